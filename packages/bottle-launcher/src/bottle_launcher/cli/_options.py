@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import bottle_manifest
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
+
+manifest_option = click.option(
+    "--manifest",
+    "manifest_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Use this file instead of the nearest claude-bottle.json.",
+)
+
+
+def load_manifest(path: Path | None) -> bottle_manifest.Manifest:
+    return bottle_manifest.load(path)

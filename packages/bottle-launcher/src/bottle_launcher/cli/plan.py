@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ..plan import build_plan, describe
+from ._options import load_manifest, manifest_option
+
+
+@click.command()
+@click.argument("agent")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@manifest_option
+def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
+    """Show what launching AGENT would do, without prompting or starting anything."""
+    spec = load_manifest(manifest_path).agent(agent)
+    data = describe(build_plan(spec))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"agent    {data['agent']}  (bottle {data['bottle']})")
+    click.echo(f"sources  {', '.join(data['sources'])}")
+    for env in data["env"]:
+        click.echo(f"env      {env['name']}  <{env['source']}>")
+    for skill in data["skills"]:
+        click.echo(f"skill    {skill}")
+    for ssh in data["ssh"]:
+        click.echo(f"ssh      {ssh['host']} -> {ssh['hostname']}:{ssh['port']}")
+    for git in data["git"]:
+        for repo in git["repos"]:
+            click.echo(f"git      {repo} -> {git['hostname']}:{git['port']}")
+    click.echo(f"egress   {', '.join(data['egress']['allowlist'])}")

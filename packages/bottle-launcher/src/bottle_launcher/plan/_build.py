@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from bottle_manifest import AgentSpec
+
+from ._model import EnvVar, GitRemote, Plan, SshRemote
+
+
+def build_plan(spec: AgentSpec) -> Plan:
+    bottle = spec.bottle
+    return Plan(
+        agent=spec.name,
+        bottle=spec.bottle_name,
+        sources=tuple(str(path) for path in spec.sources),
+        env=tuple(EnvVar(name, source) for name, source in spec.env_sources().items()),
+        skills=tuple(spec.agent.skills),
+        prompt=spec.agent.prompt,
+        ssh=tuple(SshRemote(e.host, e.hostname, e.port, e.user) for e in bottle.ssh),
+        git=tuple(GitRemote(e.host, e.hostname, e.port, e.user, tuple(e.repos)) for e in bottle.git),
+        egress_allowlist=tuple(spec.egress_allowlist),
+    )

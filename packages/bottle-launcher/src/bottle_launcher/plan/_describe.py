@@ -1,0 +1,22 @@
+"""The plan as the JSON object `bottle-launch plan --json` prints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._model import Plan
+
+
+def describe(plan: Plan) -> dict[str, Any]:
+    return {
+        "agent": plan.agent,
+        "bottle": plan.bottle,
+        "sources": list(plan.sources),
+        "env": [{"name": e.name, "source": e.source} for e in plan.env],
+        "skills": list(plan.skills),
+        "prompt": plan.prompt,
+        "ssh": [{"host": s.host, "hostname": s.hostname, "port": s.port, "user": s.user} for s in plan.ssh],
+        "git": [{"host": g.host, "hostname": g.hostname, "port": g.port, "repos": list(g.repos)} for g in plan.git],
+        "egress": {"allowlist": list(plan.egress_allowlist)},
+        **plan.extra,
+    }

@@ -1,0 +1,42 @@
+"""claude-bottle's manifest: load (with discovery and merging), validate, resolve, describe.
+
+>>> import bottle_manifest
+>>> manifest = bottle_manifest.load()
+>>> spec = manifest.agent("gitea-helper")
+>>> env = bottle_manifest.resolve_env(spec, prompt=ask)
+"""
+
+from ._defaults import DEFAULT_EGRESS_ALLOWLIST
+from ._discovery import FILENAME
+from ._errors import Issue, ManifestError, ManifestNotFoundError
+from ._loader import Manifest, Sourced, load
+from ._models import Agent, Bottle, Egress, GitEntry, ManifestFile, SshEntry
+from ._resolve import Prompt, PromptRequest, resolve_env
+from ._schema import json_schema
+from ._spec import AgentSpec, EnvSource, env_source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_EGRESS_ALLOWLIST",
+    "FILENAME",
+    "Agent",
+    "AgentSpec",
+    "Bottle",
+    "Egress",
+    "EnvSource",
+    "GitEntry",
+    "Issue",
+    "Manifest",
+    "ManifestError",
+    "ManifestFile",
+    "ManifestNotFoundError",
+    "Prompt",
+    "PromptRequest",
+    "Sourced",
+    "SshEntry",
+    "env_source",
+    "json_schema",
+    "load",
+    "resolve_env",
+]

@@ -1,0 +1,88 @@
+"""The manifest's shape, as one file on disk declares it. Key spellings follow the seed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ._fields import (
+    AllowHost,
+    EnvName,
+    EnvValue,
+    Hostname,
+    IPAddress,
+    KnownHostKey,
+    Name,
+    RepoPath,
+    SkillName,
+)
+
+
+class _Model(BaseModel):
+    # strict: JSON `"22"` is not a port; extra=forbid: a typo is an error, not a silent no-op.
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+class _Connection(_Model):
+    host: Name = Field(alias="Host", description="Alias used in the agent's ~/.ssh/config and URLs.")
+    hostname: Hostname = Field(alias="Hostname", description="The upstream's DNS name or IP address.")
+    port: int = Field(22, alias="Port", ge=1, le=65535)
+    identity_file: str = Field(
+        alias="IdentityFile", min_length=1, description="Path on the host of the private key to grant."
+    )
+    known_host_key: KnownHostKey = Field(
+        alias="KnownHostKey", description="The upstream's pinned host key, as a known_hosts line."
+    )
+    extra_hosts: dict[Hostname, IPAddress] = Field(
+        default_factory=dict,
+        alias="ExtraHosts",
+        description="hostname -> IP pins written into the gate's /etc/hosts.",
+    )
+
+
+class SshEntry(_Connection):
+    """An SSH upstream the agent may reach through the ssh gate."""
+
+    user: str | None = Field(None, alias="User", min_length=1)
+
+
+class GitEntry(_Connection):
+    """Repositories on one SSH host, mirrored through the git gate."""
+
+    user: str = Field("git", alias="User", min_length=1)
+    repos: list[RepoPath] = Field(alias="Repos", min_length=1, description="owner/name paths on this host.")
+
+
+class Egress(_Model):
+    allowlist: list[AllowHost] = Field(
+        default_factory=list, description="Host names (or '*.domain') added to the built-in defaults."
+    )
+
+
+class Bottle(_Model):
+    """What an agent's container is granted: secrets, SSH, git and egress."""
+
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        description="Name -> value. '?text' prompts with hidden input; '${NAME}' reads the host; '$$' is '$'.",
+    )
+    ssh: list[SshEntry] = Field(default_factory=list)
+    git: list[GitEntry] = Field(default_factory=list)
+    egress: Egress = Field(default_factory=Egress)
+
+
+class Agent(_Model):
+    """A Claude Code agent and the bottle it runs in."""
+
+    bottle: Name
+    skills: list[SkillName] = Field(default_factory=list)
+    prompt: str | None = None
+
+
+class ManifestFile(_Model):
+    """One `claude-bottle.json`."""
+
+    model_config = ConfigDict(title="claude-bottle manifest")
+
+    schema_: str | None = Field(None, alias="$schema")
+    bottles: dict[Name, Bottle] = Field(default_factory=dict)
+    agents: dict[Name, Agent] = Field(default_factory=dict)

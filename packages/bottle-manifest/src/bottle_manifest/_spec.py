@@ -1,0 +1,41 @@
+"""An agent joined with its bottle: what a launcher needs to know, before any value is resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ._defaults import resolved_allowlist
+from ._interpolation import variables
+from ._models import Agent, Bottle
+
+EnvSource = Literal["literal", "prompt", "host"]
+
+
+def env_source(value: str) -> EnvSource:
+    if value.startswith("?"):
+        return "prompt"
+    return "host" if variables(value) else "literal"
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    name: str
+    agent: Agent
+    agent_source: Path
+    bottle_name: str
+    bottle: Bottle
+    bottle_source: Path
+
+    @property
+    def sources(self) -> list[Path]:
+        return list(dict.fromkeys([self.bottle_source, self.agent_source]))
+
+    @property
+    def egress_allowlist(self) -> list[str]:
+        """Built-in defaults plus the bottle's own, deduplicated and sorted."""
+        return resolved_allowlist(self.bottle.egress.allowlist)
+
+    def env_sources(self) -> dict[str, EnvSource]:
+        return {name: env_source(value) for name, value in self.bottle.env.items()}

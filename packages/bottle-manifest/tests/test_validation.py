@@ -1,0 +1,253 @@
+from __future__ import annotations
+
+import bottle_manifest as bm
+import pytest
+from conftest import ED25519, KNOWN_HOST_KEY, manifest, ssh_entry
+
+
+def issues_of(write, home, data) -> list[tuple[str, str]]:
+    path = write(data)
+    with pytest.raises(bm.ManifestError) as info:
+        bm.load(path, home=home)
+    assert all(issue.file == str(path) for issue in info.value.issues)
+    return [(issue.path, issue.message) for issue in info.value.issues]
+
+
+def one_issue(write, home, data) -> tuple[str, str]:
+    found = issues_of(write, home, data)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def load_ok(write, home, data) -> bm.Manifest:
+    return bm.load(write(data), home=home)
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "hint"),
+    [
+        ({"botles": {}}, "botles", "did you mean 'bottles'?"),
+        ({"bottles": {"dev": {"evn": {}}}}, "bottles.dev.evn", "did you mean 'env'?"),
+        (manifest(ssh=[ssh_entry(Prot=22)]), "bottles.dev.ssh[0].Prot", "did you mean 'Port'?"),
+        (manifest(ssh=[ssh_entry(hostname="x")]), "bottles.dev.ssh[0].hostname", "did you mean 'Hostname'?"),
+        (manifest(egress={"allowlsit": []}), "bottles.dev.egress.allowlsit", "did you mean 'allowlist'?"),
+        (
+            {"agents": {"a": {"bottle": "b", "skils": []}}, "bottles": {"b": {}}},
+            "agents.a.skils",
+            "did you mean 'skills'?",
+        ),
+    ],
+)
+def test_unknown_keys_are_errors_with_a_hint(write, home, data, path, hint):
+    got_path, message = one_issue(write, home, data)
+    assert got_path == path
+    assert message.startswith("unknown key") and message.endswith(hint)
+
+
+def test_unknown_key_without_close_match_lists_the_allowed_keys(write, home):
+    path, message = one_issue(write, home, manifest(egress={"zzz": 1}))
+    assert path == "bottles.dev.egress.zzz"
+    assert "allowed: allowlist" in message
+
+
+def test_schema_key_is_allowed(write, home):
+    load_ok(write, home, {"$schema": "./docs/manifest.schema.json", **manifest()})
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (ssh_entry(Port=0), "0 is out of range"),
+        (ssh_entry(Port=65536), "65536 is out of range"),
+        (ssh_entry(Port="22"), "expected a whole number, got a string"),
+        (ssh_entry(Port=True), "expected a whole number, got a boolean"),
+    ],
+)
+def test_port_type_and_range(write, home, entry, message):
+    path, got = one_issue(write, home, manifest(ssh=[entry]))
+    assert path == "bottles.dev.ssh[0].Port"
+    assert message in got
+
+
+def test_port_bounds_are_accepted(write, home):
+    load_ok(write, home, manifest(ssh=[ssh_entry(Port=1), ssh_entry(Host="b", Port=65535)]))
+
+
+def test_required_keys(write, home):
+    entry = ssh_entry()
+    del entry["KnownHostKey"]
+    assert one_issue(write, home, manifest(ssh=[entry])) == ("bottles.dev.ssh[0].KnownHostKey", "this key is required")
+
+
+def test_types_of_sections(write, home):
+    found = issues_of(write, home, {"bottles": {"dev": {"env": [], "ssh": {}}}, "agents": []})
+    assert ("bottles.dev.env", "expected an object, got a list") in found
+    assert ("bottles.dev.ssh", "expected a list, got an object") in found
+    assert ("agents", "expected an object, got a list") in found
+
+
+def test_the_document_must_be_an_object(write, home):
+    assert one_issue(write, home, "[1]") == ("$", "the manifest must be a JSON object, got a list")
+
+
+def test_invalid_json_names_line_and_column(write, home):
+    path, message = one_issue(write, home, '{\n  "bottles": nope\n}')
+    assert path == "$"
+    assert message.startswith("invalid JSON") and "line 2" in message
+
+
+def test_duplicate_key_is_reported(write, home):
+    path, message = one_issue(write, home, '{"bottles": {}, "bottles": {}}')
+    assert path == "$"
+    assert "duplicate key 'bottles'" in message
+
+
+def test_host_aliases_are_unique_within_a_bottle(write, home):
+    git = {**ssh_entry(), "Repos": ["o/r"]}
+    path, message = one_issue(write, home, manifest(ssh=[ssh_entry()], git=[git]))
+    assert path == "bottles.dev.git[0].Host"
+    assert "'gitea' is already used by ssh[0]" in message
+
+
+def test_agent_bottle_must_exist_and_lists_the_bottles(write, home):
+    data = {"bottles": {"b1": {}, "b2": {}}, "agents": {"a": {"bottle": "nope"}}}
+    assert one_issue(write, home, data) == ("agents.a.bottle", "bottle 'nope' does not exist; bottles: b1, b2")
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        KNOWN_HOST_KEY,
+        f"ssh-ed25519 {ED25519}",
+        f"[gitea.example.com]:30009 ssh-ed25519 {ED25519}",
+        f"gitea,10.0.0.5 ssh-ed25519 {ED25519} a comment",
+    ],
+)
+def test_known_host_key_forms_are_accepted(write, home, key):
+    loaded = load_ok(write, home, manifest(ssh=[ssh_entry(KnownHostKey=key)]))
+    stored = loaded.bottles["dev"].bottle.ssh[0].known_host_key
+    assert stored.endswith(f"ssh-ed25519 {ED25519}")
+
+
+@pytest.mark.parametrize(
+    ("key", "words"),
+    [
+        ("just-one-field", "expected a known_hosts line"),
+        (f"host ssh-dss {ED25519}", "key type 'ssh-dss' is not one OpenSSH accepts"),
+        (f"host ssh-foo {ED25519}", "key type 'ssh-foo'"),
+        ("host ssh-ed25519 not*base64", "not valid base64"),
+        (f"host ssh-rsa {ED25519}", "the key data is not a ssh-rsa key"),
+        ("host ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBci", "does not parse"),
+        (f"@cert-authority host ssh-ed25519 {ED25519}", "markers"),
+    ],
+)
+def test_bad_known_host_keys(write, home, key, words):
+    path, message = one_issue(write, home, manifest(ssh=[ssh_entry(KnownHostKey=key)]))
+    assert path == "bottles.dev.ssh[0].KnownHostKey"
+    assert words in message
+
+
+def test_extra_hosts_values_are_ip_addresses(write, home):
+    entry = ssh_entry(
+        ExtraHosts={"gitea.example.com": "100.64.0.7", "v6.example.com": "fd00::1", "x.example.com": "nope"}
+    )
+    assert one_issue(write, home, manifest(ssh=[entry])) == (
+        "bottles.dev.ssh[0].ExtraHosts['x.example.com']",
+        "'nope' is not an IP address",
+    )
+
+
+def test_git_entries_need_repos_in_owner_name_form(write, home):
+    git = {**ssh_entry(Host="forge"), "Repos": ["ok/repo", "nested/group/repo.git", "noslash", "../etc"]}
+    found = issues_of(write, home, manifest(git=[git]))
+    assert found == [
+        ("bottles.dev.git[0].Repos[2]", "'noslash' is not a repository path; write 'owner/name'"),
+        ("bottles.dev.git[0].Repos[3]", "'../etc' is not a repository path; write 'owner/name'"),
+    ]
+    empty = {**ssh_entry(Host="forge"), "Repos": []}
+    assert one_issue(write, home, manifest(git=[empty])) == ("bottles.dev.git[0].Repos", "the list must not be empty")
+
+
+def test_git_repo_paths_are_normalised(write, home):
+    git = {**ssh_entry(Host="forge"), "Repos": ["a/b.git", "/c/d/"]}
+    loaded = load_ok(write, home, manifest(git=[git]))
+    assert loaded.bottles["dev"].bottle.git[0].repos == ["a/b", "c/d"]
+    assert loaded.bottles["dev"].bottle.git[0].user == "git"
+
+
+def test_allowlist_entries_are_normalised(write, home):
+    loaded = load_ok(write, home, manifest(egress={"allowlist": ["GitHub.COM.", "Bücher.de", "*.Example.org"]}))
+    assert loaded.bottles["dev"].bottle.egress.allowlist == ["github.com", "xn--bcher-kva.de", "*.example.org"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "words"),
+    [
+        ("https://github.com/foo", "has a scheme; write just the host name, e.g. 'github.com'"),
+        ("github.com/foo", "has a path; the allowlist takes host names, e.g. 'github.com'"),
+        ("github.com:443", "has a port; every port is allowed, so write just 'github.com'"),
+        ("10.1.2.3", "is an IP address"),
+        ("::1", "is an IP address"),
+        ("git*hub.com", "wildcard is allowed only as a leading '*.'"),
+        ("*.com", "whole top-level domain"),
+        ("bad_host!.com", "not a valid host name"),
+        ("", "empty host name"),
+    ],
+)
+def test_bad_allowlist_entries_say_what_to_write(write, home, entry, words):
+    path, message = one_issue(write, home, manifest(egress={"allowlist": ["ok.com", entry]}))
+    assert path == "bottles.dev.egress.allowlist[1]"
+    assert words in message
+
+
+def test_env_names_and_interpolation_syntax(write, home):
+    found = issues_of(write, home, manifest(env={"OK": "${A}", "bad-name": "x", "B": "${", "C": "${1X}", "D": "?${"}))
+    assert found == [
+        (
+            "bottles.dev.env.bad-name",
+            "invalid key: 'bad-name' is not a valid environment variable name; use letters, digits and '_'",
+        ),
+        ("bottles.dev.env.B", "'${' at position 0 has no closing '}'; write '$$' for a literal '$'"),
+        ("bottles.dev.env.C", "'${1X}' is not a valid variable name; use letters, digits and '_'"),
+    ]
+
+
+def test_env_values_must_be_strings(write, home):
+    assert one_issue(write, home, manifest(env={"A": 5})) == ("bottles.dev.env.A", "expected a string, got a number")
+
+
+def test_names_of_bottles_and_agents(write, home):
+    found = issues_of(write, home, {"bottles": {"has space": {}}, "agents": {"-x": {"bottle": "has space"}}})
+    paths = [path for path, _ in found]
+    assert "bottles['has space']" in paths
+    assert "agents['-x']" in paths or "agents.-x" in paths
+
+
+def test_skill_names_cannot_be_paths(write, home):
+    data = {"bottles": {"b": {}}, "agents": {"a": {"bottle": "b", "skills": ["ok", "../../etc"]}}}
+    path, message = one_issue(write, home, data)
+    assert path == "agents.a.skills[1]"
+    assert "not a skill name" in message
+
+
+def test_all_errors_are_reported_across_files(write, home):
+    write({"bottles": {"h": {"egress": {"allowlist": ["http://x.com"]}}}}, "home/claude-bottle.json")
+    project = write(
+        {
+            "bottles": {"dev": {"ssh": [ssh_entry(Port=0, Prot=1)]}},
+            "agents": {"a": {"bottle": "missing"}, "b": {"bottle": "h", "skils": []}},
+        }
+    )
+    with pytest.raises(bm.ManifestError) as info:
+        bm.load(project, home=home)
+    got = {(issue.file.rsplit("/", 2)[-2], issue.path) for issue in info.value.issues}
+    assert got == {
+        ("home", "bottles.h.egress.allowlist[0]"),
+        ("project", "bottles.dev.ssh[0].Port"),
+        ("project", "bottles.dev.ssh[0].Prot"),
+        ("project", "agents.a.bottle"),
+        ("project", "agents.b.skils"),
+    }
+    for line in str(info.value).splitlines():
+        file, path, message = line.split(": ", 2)
+        assert file.endswith("claude-bottle.json") and path and message
