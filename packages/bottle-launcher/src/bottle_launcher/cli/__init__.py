@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ._group import AgentDefaultGroup
+from .lifecycle import exec_, prune, ps, stop
 from .plan import plan
 from .schema import schema
 from .start import start
@@ -21,7 +22,7 @@ def cli() -> None:
     """
 
 
-for command in (start, plan, validate, schema):
+for command in (start, plan, validate, schema, ps, stop, prune, exec_):
     cli.add_command(command)
 
 

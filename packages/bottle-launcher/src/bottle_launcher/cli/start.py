@@ -1,22 +1,38 @@
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
+from rich.console import Console
 
-from ..errors import LaunchError
-from ._options import load_manifest, manifest_option
+from ..launch import StartRequest
+from ..launch import start as run_start
+from ._options import manifest_option
 
 
-@click.command(context_settings={"allow_interspersed_args": False})
+@click.command()
 @click.argument("agent")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @click.option("--yes", "-y", is_flag=True, help="Skip the y/N question.")
 @click.option("--detach", "-d", is_flag=True, help="Start without attaching; print the bottle id.")
+@click.option("--runtime", default=None, help="OCI runtime for every container (default: runsc when registered).")
+@click.option(
+    "--egress-network",
+    default=None,
+    metavar="NAME",
+    help="Attach the sidecars to this existing Docker network as their way out.",
+)
 @manifest_option
-def start(agent: str, command: tuple[str, ...], yes: bool, detach: bool, manifest_path: Path | None) -> None:
-    """Start AGENT in a new bottle and attach to it. After `--`, a COMMAND runs instead of claude."""
-    load_manifest(manifest_path).agent(agent)
-    raise LaunchError(
-        "starting a bottle is not implemented yet", hint=f"`bottle-launch plan {agent}` shows what it would do"
-    )
+def start(
+    agent: str,
+    command: tuple[str, ...],
+    yes: bool,
+    detach: bool,
+    runtime: str | None,
+    egress_network: str | None,
+    manifest_path: Path | None,
+) -> None:
+    """Start AGENT in a new bottle and attach to it. After `--`, COMMAND runs instead of claude."""
+    request = StartRequest(agent, manifest_path, command, yes, detach, runtime, egress_network)
+    sys.exit(run_start(request, Console(stderr=True)))

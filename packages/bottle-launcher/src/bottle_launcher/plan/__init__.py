@@ -3,5 +3,30 @@
 from ._build import build_plan
 from ._describe import describe
 from ._model import EnvVar, GitRemote, Plan, SshRemote
+from ._runtime import (
+    LABEL,
+    ContainerSpec,
+    FileSpec,
+    LaunchOptions,
+    NetworkSpec,
+    RuntimePlan,
+    build_runtime_plan,
+    fence_script,
+)
 
-__all__ = ["EnvVar", "GitRemote", "Plan", "SshRemote", "build_plan", "describe"]
+__all__ = [
+    "LABEL",
+    "ContainerSpec",
+    "EnvVar",
+    "FileSpec",
+    "GitRemote",
+    "LaunchOptions",
+    "NetworkSpec",
+    "Plan",
+    "RuntimePlan",
+    "SshRemote",
+    "build_plan",
+    "build_runtime_plan",
+    "describe",
+    "fence_script",
+]

@@ -1,0 +1,79 @@
+"""ps, stop, prune and exec: everything is found by its labels, so they work from any shell."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+
+import click
+
+from ..errors import LaunchError
+from ..prune import is_orphan, prune_orphans
+from ..runtime.docker import DockerBackend
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+def ps(as_json: bool) -> None:
+    """List bottles."""
+    infos = DockerBackend().list()
+    rows = [
+        {
+            "id": info.bottle_id,
+            "agent": info.agent,
+            "bottle": info.bottle,
+            "state": info.agent_state,
+            "containers": [{"name": n, "role": r, "state": s} for n, r, s in info.containers],
+            "networks": list(info.networks),
+            "launcher": {"host": info.launcher_host, "pid": info.launcher_pid},
+            "detached": info.detached,
+        }
+        for info in infos
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    click.echo(f"{'ID':<10}{'AGENT':<20}{'BOTTLE':<20}{'STATE':<10}CONTAINERS")
+    for row in rows:
+        click.echo(f"{row['id']:<10}{row['agent']:<20}{row['bottle']:<20}{row['state']:<10}{len(row['containers'])}")
+
+
+@click.command()
+@click.argument("target")
+def stop(target: str) -> None:
+    """Remove a bottle, by id or by agent name (every bottle of that agent)."""
+    backend = DockerBackend()
+    matches = [i for i in backend.list() if target in (i.bottle_id, i.agent)]
+    if not matches:
+        raise LaunchError(f"no bottle matches {target!r}", hint="`bottle-launch ps` lists them")
+    for info in matches:
+        backend.down(info.bottle_id)
+        click.echo(f"removed {info.bottle_id} ({info.agent})")
+
+
+@click.command()
+@click.option("--all", "everything", is_flag=True, help="Also remove detached and other launchers' bottles.")
+def prune(everything: bool) -> None:
+    """Remove what killed launchers left behind."""
+    backend = DockerBackend()
+    if everything:
+        removed = [info.bottle_id for info in backend.list()]
+        for bottle_id in removed:
+            backend.down(bottle_id)
+    else:
+        removed = prune_orphans(backend)
+    for bottle_id in removed:
+        click.echo(f"removed {bottle_id}")
+    host = socket.gethostname()
+    kept = [i for i in backend.list() if not is_orphan(i, host)]
+    if kept and not everything:
+        click.echo(f"{len(kept)} bottle(s) still have a live launcher or are detached; `--all` removes them too")
+
+
+@click.command(name="exec")
+@click.argument("bottle_id")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_(bottle_id: str, command: tuple[str, ...]) -> None:
+    """Run COMMAND in a bottle's agent container; its exit code is passed through."""
+    sys.exit(DockerBackend().exec(bottle_id, list(command)))

@@ -1,0 +1,98 @@
+"""Build an image with the docker CLI: BuildKit is needed for the optional CA build secret, and
+the Python SDK only drives the legacy builder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker
+import docker.errors
+
+from ..errors import LaunchError
+from ._context import image_context
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    base_image: str | None = None  # overrides each Dockerfile's ARG BASE_IMAGE
+    build_ca: Path | None = None  # CA bundle for downloads during the build only
+    extra_args: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> BuildOptions:
+        ca = os.environ.get("BOTTLE_BUILD_CA")
+        return cls(base_image=os.environ.get("BOTTLE_BASE_IMAGE") or None, build_ca=Path(ca) if ca else None)
+
+
+def _buildkit_cli() -> list[str]:
+    """A docker CLI that can run BuildKit: one with buildx, or a pre-23 client with it built in."""
+    candidates = [c for c in (os.environ.get("BOTTLE_DOCKER_CLI"), shutil.which("docker"), "/usr/bin/docker") if c]
+    for cli in dict.fromkeys(candidates):
+        if not Path(cli).exists() and not shutil.which(cli):
+            continue
+        if subprocess.run([cli, "buildx", "version"], capture_output=True).returncode == 0:
+            return [cli, "buildx", "build", "--load"]
+        version = subprocess.run([cli, "version", "--format", "{{.Client.Version}}"], capture_output=True, text=True)
+        major = version.stdout.strip().split(".", 1)[0]
+        if major.isdigit() and int(major) < 23:
+            return [cli, "build"]
+    raise LaunchError(
+        "no docker CLI with BuildKit found (needed to build the bottle images)",
+        hint="install the docker buildx plugin, or set BOTTLE_DOCKER_CLI to a docker client that has it",
+    )
+
+
+def _base_image_id(client: docker.DockerClient, base: str | None) -> str:
+    if not base:
+        return ""
+    try:
+        return client.images.get(base).id or ""
+    except docker.errors.ImageNotFound:
+        return ""
+
+
+def ensure_image(
+    client: docker.DockerClient,
+    name: str,
+    options: BuildOptions,
+    progress: Callable[[str], None] = lambda line: None,
+) -> str:
+    """Return the image's tag, building it first when no image has that tag."""
+    args = dict(options.extra_args)
+    if options.base_image:
+        args["BASE_IMAGE"] = options.base_image
+    hashed = {**args, "base-id": _base_image_id(client, options.base_image or "debian:trixie-slim")}
+    context = image_context(name, hashed)
+    tag = context.tag()
+    try:
+        client.images.get(tag)
+        return tag
+    except docker.errors.ImageNotFound:
+        pass
+    command = [*_buildkit_cli(), "--progress=plain", "-t", tag]
+    for key, value in args.items():
+        command += ["--build-arg", f"{key}={value}"]
+    if options.build_ca:
+        if not options.build_ca.is_file():
+            raise LaunchError(f"build CA bundle {options.build_ca} does not exist")
+        command += ["--secret", f"id=hostca,src={options.build_ca}"]
+    command.append("-")
+    progress(f"building image {tag}")
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(context.tar)
+    proc.stdin.close()
+    tail: list[str] = []
+    for raw in proc.stdout:
+        line = raw.decode(errors="replace").rstrip()
+        tail = [*tail[-39:], line]
+        progress(line)
+    if proc.wait() != 0:
+        raise LaunchError(f"building image {name} failed:\n" + "\n".join(tail))
+    return tag

@@ -1,0 +1,70 @@
+"""Build contexts as deterministic tar archives. The tag is a hash of the archive and the build
+arguments, so an image is rebuilt exactly when one of its inputs changes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LaunchError
+
+IMAGE_NAMES = ("agent", "egress")
+
+# Gate packages copied into an image's context, beside its Dockerfile.
+_PACKAGES = {"egress": ("egress-gate",)}
+_SKIP = {"__pycache__", ".pytest_cache", "tests", ".ruff_cache"}
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    name: str
+    tar: bytes
+    digest: str
+
+    def tag(self, repository: str = "claude-bottle") -> str:
+        return f"{repository}/{self.name}:{self.digest[:16]}"
+
+
+def repository_root() -> Path:
+    configured = os.environ.get("BOTTLE_IMAGES_DIR")
+    if configured:
+        return Path(configured).resolve().parent
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "images" / "agent" / "Dockerfile").is_file():
+            return parent
+    raise LaunchError(
+        "cannot find the images/ directory with the bottle Dockerfiles",
+        hint="set BOTTLE_IMAGES_DIR to the images/ folder of a claude-bottle checkout",
+    )
+
+
+def _add_tree(tar: tarfile.TarFile, source: Path, arcname: str) -> None:
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if any(part in _SKIP or part.endswith(".egg-info") for part in relative.parts):
+            continue
+        if path.is_file():
+            info = tarfile.TarInfo(f"{arcname}/{relative.as_posix()}" if arcname else relative.as_posix())
+            data = path.read_bytes()
+            info.size = len(data)
+            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+
+
+def image_context(name: str, build_args: dict[str, str] | None = None) -> ImageContext:
+    root = repository_root()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        _add_tree(tar, root / "images" / name, "")
+        for package in _PACKAGES.get(name, ()):
+            _add_tree(tar, root / "packages" / package, package)
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data)
+    for key, value in sorted((build_args or {}).items()):
+        digest.update(f"\0{key}={value}".encode())
+    return ImageContext(name, data, digest.hexdigest())

@@ -1,0 +1,150 @@
+"""`bottle-launch start`: resolve, show, ask, bring up, hand over, attach, and always clean up."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import bottle_manifest
+from rich.console import Console
+
+from . import preflight
+from .errors import LaunchError
+from .plan import LaunchOptions, build_plan, build_runtime_plan
+from .plan._runtime import agent_command
+from .prune import prune_orphans
+from .runtime.docker import DockerBackend
+from .runtime.docker._backend import detect_runtime
+from .skills import skill_files, skill_roots
+
+TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
+AGENT_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN"
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    agent: str
+    manifest: Path | None
+    command: tuple[str, ...]
+    yes: bool
+    detach: bool
+    runtime: str | None
+    egress_network: str | None
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP while starting or attached: clean up, then exit."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def signals_raise() -> Iterator[None]:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _tty() -> bool:
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def _prompt(request: bottle_manifest.PromptRequest) -> str:
+    if not _tty():
+        raise LaunchError(
+            f"bottle {request.bottle!r} env {request.key!r} must be typed in, but there is no terminal",
+            hint="set it with ${NAME} from the environment instead of '?'",
+        )
+    return getpass.getpass(f"{request.text} ({request.key}): ")
+
+
+def start(request: StartRequest, console: Console, prompt: Callable[..., str] = _prompt) -> int:
+    spec = bottle_manifest.load(request.manifest).agent(request.agent)
+    plan = build_plan(spec)
+    home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
+    files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
+    env = bottle_manifest.resolve_env(spec, prompt=prompt)
+    token = os.environ.get(TOKEN_VAR)
+    if token:
+        env[AGENT_TOKEN_VAR] = token
+    elif not request.command:
+        raise LaunchError(
+            f"{TOKEN_VAR} is not set, so claude cannot log in",
+            hint=f"run `claude setup-token` on the host and export the token as {TOKEN_VAR}",
+        )
+    backend = DockerBackend()
+    runtime = request.runtime or detect_runtime(backend.client)
+    command = agent_command(plan, request.command)
+    preflight.render(
+        plan,
+        image=backend.image("agent", console.log),
+        runtime=runtime or "runc (default)",
+        command=command,
+        console=console,
+    )
+    if not request.yes:
+        if not _tty():
+            raise LaunchError("refusing to start without confirmation: no terminal to ask on", hint="pass --yes")
+        answer = console.input("Start this bottle? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            console.print("not started")
+            return 1
+    prune_orphans(backend)
+    options = LaunchOptions(
+        command=request.command,
+        detach=request.detach,
+        runtime=runtime,
+        egress_network=request.egress_network,
+        launcher_host=socket.gethostname(),
+        launcher_pid=os.getpid(),
+    )
+    runtime_plan = build_runtime_plan(plan, options, files)
+    keep = False
+    try:
+        with signals_raise():
+            with console.status("starting bottle") as status:
+                backend.up(runtime_plan, lambda line: status.update(line[:100]))
+            backend.hand_over(runtime_plan, env)
+            if request.detach:
+                keep = True
+                print(runtime_plan.bottle_id)
+                return 0
+            return backend.attach(runtime_plan)
+    except KeyboardInterrupt:
+        console.print("interrupted; removing the bottle")
+        return 130
+    except Interrupted as exc:
+        console.print(f"{exc}; removing the bottle")
+        return 128 + exc.signum
+    finally:
+        if not keep:
+            # Ignore further signals so a second Ctrl-C cannot leave half a bottle behind.
+            with _shielded():
+                backend.down(runtime_plan.bottle_id)
+
+
+@contextmanager
+def _shielded() -> Iterator[None]:
+    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,176 @@
+"""The bottle as containers and networks: plain data a runtime backend applies.
+
+Addresses that only exist once the engine assigns them (a sidecar's IP) are filled in by the
+backend through `agent_hosts` and the fence; everything else is decided here.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from ._model import Plan
+
+LABEL = "dev.claude-bottle"
+AGENT_UID = 1000
+EGRESS_PORT = 8888
+HANDOVER_DIR = "/run/bottle"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    internal: bool
+    labels: dict[str, str]
+    external: bool = False  # given by --egress-network: joined, never created or removed
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    directory: str  # a directory that already exists in the image
+    path: str  # relative to it; missing parent directories are created
+    content: bytes
+    mode: int = 0o644
+    uid: int = 0
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    role: str
+    image: str  # an image key ("agent", "egress"), resolved to a tag by the backend
+    command: tuple[str, ...] | None
+    labels: dict[str, str]
+    networks: tuple[str, ...]  # the first one is joined at create time
+    environment: dict[str, str] = field(default_factory=dict)  # never secrets
+    files: tuple[FileSpec, ...] = ()
+    tmpfs: dict[str, str] = field(default_factory=dict)
+    user: str | None = None
+    tty: bool = False
+    ready_event: str | None = None  # a JSON log line with this "event" means the sidecar is up
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    command: tuple[str, ...] = ()
+    detach: bool = False
+    runtime: str | None = None
+    egress_network: str | None = None
+    launcher_host: str = ""
+    launcher_pid: int = 0
+    bottle_id: str = field(default_factory=lambda: secrets.token_hex(4))
+
+
+@dataclass(frozen=True)
+class RuntimePlan:
+    bottle_id: str
+    plan: Plan
+    options: LaunchOptions
+    networks: tuple[NetworkSpec, ...]
+    sidecars: tuple[ContainerSpec, ...]
+    agent: ContainerSpec
+
+    @property
+    def internal_network(self) -> str:
+        return self.networks[0].name
+
+    def labels(self, role: str) -> dict[str, str]:
+        return _labels(self.bottle_id, self.plan, self.options, role)
+
+
+def _labels(bottle_id: str, plan: Plan, options: LaunchOptions, role: str) -> dict[str, str]:
+    return {
+        f"{LABEL}.id": bottle_id,
+        f"{LABEL}.agent": plan.agent,
+        f"{LABEL}.bottle": plan.bottle,
+        f"{LABEL}.role": role,
+        f"{LABEL}.launcher-host": options.launcher_host,
+        f"{LABEL}.launcher-pid": str(options.launcher_pid),
+        f"{LABEL}.detached": "true" if options.detach else "false",
+    }
+
+
+def agent_command(plan: Plan, command: tuple[str, ...]) -> tuple[str, ...]:
+    if command:
+        return command
+    if plan.prompt:
+        return ("claude", "--append-system-prompt", plan.prompt)
+    return ("claude",)
+
+
+def proxy_environment(egress_host: str) -> dict[str, str]:
+    url = f"http://{egress_host}:{EGRESS_PORT}"
+    return {
+        "HTTPS_PROXY": url,
+        "HTTP_PROXY": url,
+        "https_proxy": url,
+        "http_proxy": url,
+        "NO_PROXY": "localhost,127.0.0.1,::1",
+        "no_proxy": "localhost,127.0.0.1,::1",
+    }
+
+
+def egress_config(plan: Plan) -> bytes:
+    import json
+
+    return json.dumps({"bottle": plan.bottle, "allowlist": list(plan.egress_allowlist), "port": EGRESS_PORT}).encode()
+
+
+def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[FileSpec, ...] = ()) -> RuntimePlan:
+    bid = options.bottle_id
+    stem = f"bottle-{plan.agent}-{bid}"
+    internal = NetworkSpec(f"{stem}-internal", True, _labels(bid, plan, options, "network"))
+    if options.egress_network:
+        outside = NetworkSpec(options.egress_network, False, {}, external=True)
+    else:
+        outside = NetworkSpec(f"{stem}-egress", False, _labels(bid, plan, options, "network"))
+    egress = ContainerSpec(
+        name=f"{stem}-egress",
+        role="egress",
+        image="egress",
+        command=None,
+        labels=_labels(bid, plan, options, "egress"),
+        networks=(internal.name, outside.name),
+        files=(FileSpec("/etc", "egress-gate/config.json", egress_config(plan)),),
+        ready_event="ready",
+    )
+    agent = ContainerSpec(
+        name=f"{stem}-agent",
+        role="agent",
+        image="agent",
+        command=agent_command(plan, options.command),
+        labels=_labels(bid, plan, options, "agent"),
+        networks=(internal.name,),
+        environment=proxy_environment("egress-gate"),
+        tmpfs={HANDOVER_DIR: f"uid={AGENT_UID},gid={AGENT_UID},mode=0700,size=1m"},
+        files=agent_files,
+        user=str(AGENT_UID),
+        tty=not options.detach,
+    )
+    return RuntimePlan(bid, plan, options, (internal, outside), (egress,), agent)
+
+
+def fence_script(allowed: list[tuple[str, int]]) -> str:
+    """iptables rules for the agent's namespace: loopback, replies, and its own sidecars only.
+    Run by a short-lived helper holding NET_ADMIN; the agent itself never holds it."""
+    lines = [
+        "set -e",
+        "iptables -P INPUT DROP",
+        "iptables -P FORWARD DROP",
+        "iptables -P OUTPUT DROP",
+        "iptables -A INPUT -i lo -j ACCEPT",
+        "iptables -A OUTPUT -o lo -j ACCEPT",
+        "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    ]
+    lines += [f"iptables -A OUTPUT -d {ip} -p tcp --dport {port} -j ACCEPT" for ip, port in allowed]
+    # No IPv6 route is allowed at all; where the namespace has IPv6, close it the same way.
+    lines += [
+        "if [ -e /proc/net/if_inet6 ]; then",
+        "  for chain in INPUT FORWARD OUTPUT; do ip6tables -P $chain DROP; done",
+        "  ip6tables -A INPUT -i lo -j ACCEPT",
+        "  ip6tables -A OUTPUT -o lo -j ACCEPT",
+        "fi",
+        "echo fenced",
+    ]
+    return "\n".join(lines)

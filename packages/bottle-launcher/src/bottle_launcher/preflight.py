@@ -1,0 +1,31 @@
+"""What the user sees and agrees to before anything starts. Names and sources, never values."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from .plan import Plan
+
+
+def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], console: Console) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("agent", plan.agent)
+    table.add_row("bottle", plan.bottle)
+    table.add_row("manifest", "\n".join(plan.sources))
+    table.add_row("image", image)
+    table.add_row("runtime", runtime)
+    table.add_row("command", " ".join(command))
+    for env in plan.env:
+        table.add_row("env", f"{env.name}  [dim]({env.source})[/dim]")
+    for skill in plan.skills:
+        table.add_row("skill", skill)
+    for ssh in plan.ssh:
+        table.add_row("ssh", f"{ssh.host} -> {ssh.hostname}:{ssh.port}")
+    for git in plan.git:
+        for repo in git.repos:
+            table.add_row("git", f"{repo} -> {git.hostname}:{git.port}")
+    table.add_row("egress", "\n".join(plan.egress_allowlist))
+    console.print(table)

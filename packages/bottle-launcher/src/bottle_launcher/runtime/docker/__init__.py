@@ -1,0 +1,3 @@
+from ._backend import DockerBackend
+
+__all__ = ["DockerBackend"]

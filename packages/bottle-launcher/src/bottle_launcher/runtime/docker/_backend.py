@@ -1,0 +1,259 @@
+"""The Docker backend: applies a RuntimePlan to an engine through its API (docker SDK)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import docker
+import docker.errors
+
+from ...errors import LaunchError
+from ...images import BuildOptions, ensure_image
+from ...plan import LABEL, ContainerSpec, RuntimePlan, fence_script
+from ...plan._runtime import AGENT_UID, EGRESS_PORT, HANDOVER_DIR
+from ..plugin.interface import BottleInfo
+from ._archive import archive
+from ._handover import encode_env, write_via_exec
+
+READY_TIMEOUT = 30.0
+FENCE_TIMEOUT = 30.0
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as exc:
+        raise LaunchError(
+            f"cannot reach the Docker engine: {exc}",
+            hint="start Docker, or point DOCKER_HOST at a running engine (`bottle-launch doctor` checks)",
+        ) from None
+    return client
+
+
+def detect_runtime(client: docker.DockerClient) -> str | None:
+    """gVisor when the engine has it registered (named runsc, or a runtime whose path is runsc)."""
+    runtimes: dict[str, Any] = client.info().get("Runtimes") or {}
+    for name, config in runtimes.items():
+        if name == "runsc" or str((config or {}).get("path", "")).endswith("runsc"):
+            return name
+    return None
+
+
+class DockerBackend:
+    def __init__(self, client: docker.DockerClient | None = None, build: BuildOptions | None = None) -> None:
+        self.client = client or connect()
+        self.api = self.client.api
+        self.build = build or BuildOptions.from_env()
+        self._tags: dict[str, str] = {}
+
+    # -- images ---------------------------------------------------------------------------
+    def image(self, key: str, progress: Callable[[str], None] = lambda _: None) -> str:
+        if key not in self._tags:
+            self._tags[key] = ensure_image(self.client, key, self.build, progress)
+        return self._tags[key]
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def up(self, plan: RuntimePlan, progress: Callable[[str], None]) -> None:
+        for key in {c.image for c in (*plan.sidecars, plan.agent)}:
+            self.image(key, progress)
+        for network in plan.networks:
+            if network.external:
+                try:
+                    self.client.networks.get(network.name)
+                except docker.errors.NotFound:
+                    raise LaunchError(f"egress network {network.name!r} does not exist") from None
+            else:
+                self.client.networks.create(
+                    network.name,
+                    driver="bridge",
+                    internal=network.internal,
+                    labels=network.labels,
+                    check_duplicate=True,
+                )
+        progress("starting sidecars")
+        with ThreadPoolExecutor(max_workers=max(1, len(plan.sidecars))) as pool:
+            ids = list(pool.map(lambda spec: self._start_sidecar(spec, plan), plan.sidecars))
+        hosts = {}
+        for spec, container_id in zip(plan.sidecars, ids, strict=True):
+            hosts[f"{spec.role}-gate"] = self._ip(container_id, plan.internal_network)
+        progress("starting agent")
+        agent_id = self._create(plan.agent, plan, extra_hosts=hosts)
+        self.api.start(agent_id)
+        progress("fencing agent network")
+        self._fence(plan, agent_id, [(hosts["egress-gate"], EGRESS_PORT)])
+
+    def _create(self, spec: ContainerSpec, plan: RuntimePlan, extra_hosts: Mapping[str, str] | None = None) -> str:
+        host_config = self.api.create_host_config(
+            tmpfs=spec.tmpfs or None,
+            extra_hosts=dict(extra_hosts or {}),
+            runtime=plan.options.runtime,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+        )
+        networking = self.api.create_networking_config({spec.networks[0]: self.api.create_endpoint_config()})
+        container_id: str = self.api.create_container(
+            self.image(spec.image),
+            command=list(spec.command) if spec.command else None,
+            name=spec.name,
+            labels=spec.labels,
+            environment=spec.environment,
+            user=spec.user,
+            tty=spec.tty,
+            stdin_open=spec.tty,
+            host_config=host_config,
+            networking_config=networking,
+        )["Id"]
+        for network in spec.networks[1:]:
+            self.api.connect_container_to_network(container_id, network)
+        by_directory: dict[str, list[Any]] = {}
+        for file in spec.files:
+            by_directory.setdefault(file.directory, []).append(file)
+        for directory, files in by_directory.items():
+            self.api.put_archive(container_id, directory, archive(files))
+        return container_id
+
+    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan) -> str:
+        container_id = self._create(spec, plan)
+        self.api.start(container_id)
+        if spec.ready_event:
+            self._wait_ready(container_id, spec)
+        return container_id
+
+    def _wait_ready(self, container_id: str, spec: ContainerSpec) -> None:
+        marker = f'"event":"{spec.ready_event}"'.encode()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
+            if marker in logs:
+                return
+            state = self.api.inspect_container(container_id)["State"]
+            if not state["Running"]:
+                tail = logs.decode(errors="replace").strip().splitlines()[-15:]
+                raise LaunchError(f"sidecar {spec.role} exited before it was ready:\n" + "\n".join(tail))
+            time.sleep(0.03)
+        raise LaunchError(f"sidecar {spec.role} was not ready within {READY_TIMEOUT:.0f} s")
+
+    def _ip(self, container_id: str, network: str) -> str:
+        networks = self.api.inspect_container(container_id)["NetworkSettings"]["Networks"]
+        address = (networks.get(network) or {}).get("IPAddress")
+        if not address:
+            raise LaunchError(f"container {container_id[:12]} has no address on {network}")
+        return str(address)
+
+    def _fence(self, plan: RuntimePlan, agent_id: str, allowed: list[tuple[str, int]]) -> None:
+        host_config = self.api.create_host_config(
+            network_mode=f"container:{agent_id}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"]
+        )
+        helper = self.api.create_container(
+            self.image("egress"),
+            entrypoint=["sh", "-c", fence_script(allowed)],
+            user="0",
+            labels=plan.labels("fence"),
+            host_config=host_config,
+            name=f"bottle-{plan.plan.agent}-{plan.bottle_id}-fence",
+        )["Id"]
+        try:
+            self.api.start(helper)
+            result = self.api.wait(helper, timeout=FENCE_TIMEOUT)
+            if result.get("StatusCode") != 0:
+                logs = self.api.logs(helper).decode(errors="replace").strip()
+                raise LaunchError(f"fencing the agent's network failed:\n{logs}")
+        finally:
+            self.api.remove_container(helper, force=True)
+
+    def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
+        write_via_exec(self.api, plan.agent.name, HANDOVER_DIR, encode_env(env), str(AGENT_UID))
+
+    def attach(self, plan: RuntimePlan) -> int:
+        cli = shutil.which("docker")
+        if cli is None:
+            raise LaunchError("the docker CLI is needed to attach a terminal")
+        # ctrl-p,ctrl-q would detach and leave claude running unseen; make detaching deliberate.
+        subprocess.call([cli, "attach", "--detach-keys", "ctrl-^,ctrl-]", plan.agent.name])
+        try:
+            return int(self.api.wait(plan.agent.name, timeout=5).get("StatusCode", 1))
+        except Exception:
+            return 1
+
+    def wait_agent(self, plan: RuntimePlan) -> int:
+        return int(self.api.wait(plan.agent.name).get("StatusCode", 1))
+
+    # -- inventory and teardown -----------------------------------------------------------
+    def _containers(self, bottle_id: str | None = None) -> list[Any]:
+        label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
+        return self.client.containers.list(all=True, filters={"label": label})
+
+    def _networks(self, bottle_id: str | None = None) -> list[Any]:
+        label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
+        return self.client.networks.list(filters={"label": label})
+
+    def down(self, bottle_id: str) -> None:
+        containers = self._containers(bottle_id)
+
+        def remove(container: Any) -> None:
+            with contextlib.suppress(docker.errors.NotFound):
+                container.remove(force=True)
+
+        with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
+            list(pool.map(remove, containers))
+        for network in self._networks(bottle_id):
+            with contextlib.suppress(docker.errors.NotFound):
+                network.remove()
+
+    def list(self) -> list[BottleInfo]:
+        grouped: dict[str, dict[str, Any]] = {}
+        for container in self._containers():
+            labels = container.labels
+            entry = grouped.setdefault(labels[f"{LABEL}.id"], {"labels": labels, "containers": [], "networks": []})
+            entry["containers"].append((container.name, labels.get(f"{LABEL}.role", ""), container.status))
+        for network in self._networks():
+            labels = network.attrs.get("Labels") or {}
+            entry = grouped.setdefault(labels[f"{LABEL}.id"], {"labels": labels, "containers": [], "networks": []})
+            entry["networks"].append(network.name)
+        infos = []
+        for bottle_id, entry in sorted(grouped.items()):
+            labels = entry["labels"]
+            pid = labels.get(f"{LABEL}.launcher-pid", "0")
+            infos.append(
+                BottleInfo(
+                    bottle_id=bottle_id,
+                    agent=labels.get(f"{LABEL}.agent", ""),
+                    bottle=labels.get(f"{LABEL}.bottle", ""),
+                    containers=tuple(sorted(entry["containers"])),
+                    networks=tuple(sorted(entry["networks"])),
+                    launcher_host=labels.get(f"{LABEL}.launcher-host", ""),
+                    launcher_pid=int(pid) if pid.isdigit() else 0,
+                    detached=labels.get(f"{LABEL}.detached") == "true",
+                )
+            )
+        return infos
+
+    def exec(self, bottle_id: str, command: list[str]) -> int:
+        agents = [c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "agent"]
+        if not agents:
+            raise LaunchError(f"no running bottle {bottle_id!r}", hint="`bottle-launch ps` lists them")
+        exec_id = self.api.exec_create(agents[0].id, ["/usr/local/bin/bottle-exec", *command], user=str(AGENT_UID))[
+            "Id"
+        ]
+        for out, err in self.api.exec_start(exec_id, stream=True, demux=True):
+            if out:
+                sys.stdout.buffer.write(out)
+                sys.stdout.buffer.flush()
+            if err:
+                sys.stderr.buffer.write(err)
+                sys.stderr.buffer.flush()
+        code = self.api.exec_inspect(exec_id)["ExitCode"]
+        return int(code if code is not None else 1)
+
+
+def describe_state(info: BottleInfo) -> str:
+    return json.dumps({"id": info.bottle_id, "agent": info.agent, "state": info.agent_state})

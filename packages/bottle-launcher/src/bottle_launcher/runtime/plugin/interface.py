@@ -1,0 +1,43 @@
+"""What a runtime backend provides. A Kubernetes or remote-engine backend implements the same."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...plan import RuntimePlan
+
+
+@dataclass(frozen=True)
+class BottleInfo:
+    bottle_id: str
+    agent: str
+    bottle: str
+    containers: tuple[tuple[str, str, str], ...]  # (name, role, state)
+    networks: tuple[str, ...]
+    launcher_host: str
+    launcher_pid: int
+    detached: bool
+
+    @property
+    def agent_state(self) -> str:
+        return next((state for _, role, state in self.containers if role == "agent"), "missing")
+
+
+class RuntimeBackend(Protocol):
+    def up(self, plan: RuntimePlan, progress: Callable[[str], None]) -> None:
+        """Create networks, start and wait for sidecars, create and fence the agent."""
+
+    def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
+        """Give the agent its env through its tmpfs; this also lets its command start."""
+
+    def attach(self, plan: RuntimePlan) -> int:
+        """Connect the user's terminal to the agent until it exits; return its exit code."""
+
+    def down(self, bottle_id: str) -> None:
+        """Remove every container and network of the bottle; safe to call twice."""
+
+    def list(self) -> list[BottleInfo]: ...
+
+    def exec(self, bottle_id: str, command: list[str]) -> int: ...

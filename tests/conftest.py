@@ -1,0 +1,107 @@
+"""End-to-end fixtures: a real Docker engine, the real images, upstreams as containers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+LABEL = "dev.claude-bottle.id"
+
+
+def bottle_launch(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bottle_launcher", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+@pytest.fixture(scope="session")
+def client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"these tests need a Docker engine (scripts/test starts one): {exc}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def images(client) -> dict[str, str]:
+    """Build (or find) the bottle images once, outside any timed step."""
+    from bottle_launcher.runtime.docker import DockerBackend
+
+    backend = DockerBackend(client)
+    return {key: backend.image(key, lambda line: None) for key in ("agent", "egress")}
+
+
+@pytest.fixture(scope="session")
+def upstream_network(client, images) -> Iterator[str]:
+    """A network standing in for the internet, with an HTTP server named allowed.test and
+    blocked.test (both the same server: only the gate's policy tells them apart)."""
+    name = f"bottle-test-upstream-{uuid.uuid4().hex[:6]}"
+    network = client.networks.create(name, driver="bridge")
+    server = client.containers.run(
+        images["egress"],
+        entrypoint=["python3", "-c", SERVER],
+        name=f"{name}-server",
+        detach=True,
+        network=name,
+        user="0",
+    )
+    network.disconnect(server)
+    network.connect(server, aliases=["allowed.test", "blocked.test"])
+    try:
+        yield name
+    finally:
+        server.remove(force=True)
+        network.remove()
+
+
+SERVER = """
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from upstream " + self.headers.get("Host", "").encode()
+        self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
+        self.wfile.write(body)
+http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
+"""
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "claude-bottle.json"
+    path.write_text(
+        json.dumps(
+            {
+                "bottles": {
+                    "e2e": {
+                        "env": {"BOTTLE_SECRET": "${E2E_SECRET}", "PLAIN": "visible"},
+                        "egress": {"allowlist": ["allowed.test"]},
+                    }
+                },
+                "agents": {"tester": {"bottle": "e2e"}},
+            }
+        )
+    )
+    return path
+
+
+def leftovers(client, bottle_id: str) -> list[str]:
+    containers = client.containers.list(all=True, filters={"label": f"{LABEL}={bottle_id}"})
+    networks = client.networks.list(filters={"label": f"{LABEL}={bottle_id}"})
+    return [c.name for c in containers] + [n.name for n in networks]
