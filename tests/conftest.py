@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +65,10 @@ def upstream_network(client, images) -> Iterator[str]:
     )
     network.disconnect(server)
     network.connect(server, aliases=["allowed.test", "blocked.test"])
+    deadline = time.monotonic() + 30
+    while b"listening" not in server.logs():
+        assert time.monotonic() < deadline, server.logs().decode(errors="replace")
+        time.sleep(0.05)
     try:
         yield name
     finally:
@@ -78,7 +83,9 @@ class H(http.server.BaseHTTPRequestHandler):
         body = b"hello from upstream " + self.headers.get("Host", "").encode()
         self.send_response(200); self.send_header("Content-Length", str(len(body))); self.end_headers()
         self.wfile.write(body)
-http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
+server = http.server.ThreadingHTTPServer(("0.0.0.0", 80), H)
+print("listening", flush=True)
+server.serve_forever()
 """
 
 

@@ -142,3 +142,32 @@ def test_agent_name_is_shorthand_for_start_and_subcommands_win(home, tmp_path):
     unknown = run("nobody", cwd=tmp_path, home=home)
     assert unknown.returncode == 1
     assert "agents.nobody: no such agent; agents: helper, plan" in unknown.stderr
+
+
+def test_start_without_token_refuses_before_anything_starts(home, tmp_path):
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"b": {}}, "agents": {"a": {"bottle": "b"}}}))
+    env = {"CLAUDE_BOTTLE_OAUTH_TOKEN": "", "DOCKER_HOST": "unix:///nonexistent.sock"}
+    result = run("a", "--yes", cwd=tmp_path, home=home, env=env)
+    assert result.returncode == 1
+    assert "CLAUDE_BOTTLE_OAUTH_TOKEN is not set" in result.stderr
+    assert "claude setup-token" in result.stderr
+
+
+def test_missing_skill_is_an_error_before_anything_starts(home, tmp_path):
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"b": {}}, "agents": {"a": {"bottle": "b", "skills": ["nope"]}}}))
+    result = run("a", "--yes", "--", "true", cwd=tmp_path, home=home, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 1
+    assert "skill(s) not found: nope" in result.stderr
+    assert str(tmp_path / ".claude" / "skills") in result.stderr
+
+
+def test_missing_host_variable_is_an_error_before_anything_starts(home, tmp_path):
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(
+        json.dumps({"bottles": {"b": {"env": {"T": "${NOPE_NOT_SET}"}}}, "agents": {"a": {"bottle": "b"}}})
+    )
+    result = run("a", "--yes", "--", "true", cwd=tmp_path, home=home, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 1
+    assert "needs host variable 'NOPE_NOT_SET'" in result.stderr

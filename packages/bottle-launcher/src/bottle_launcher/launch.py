@@ -14,6 +14,7 @@ from pathlib import Path
 from types import FrameType
 
 import bottle_manifest
+import docker.errors
 from rich.console import Console
 
 from . import preflight
@@ -22,7 +23,7 @@ from .plan import LaunchOptions, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
 from .prune import prune_orphans
 from .runtime.docker import DockerBackend
-from .runtime.docker._backend import detect_runtime
+from .runtime.docker._backend import check_runtime, detect_runtime
 from .skills import skill_files, skill_roots
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
@@ -80,7 +81,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
-    token = os.environ.get(TOKEN_VAR)
+    token = os.environ.get(TOKEN_VAR) or None
     if token:
         env[AGENT_TOKEN_VAR] = token
     elif not request.command:
@@ -90,6 +91,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         )
     backend = DockerBackend()
     runtime = request.runtime or detect_runtime(backend.client)
+    check_runtime(backend.client, runtime)
     command = agent_command(plan, request.command)
     preflight.render(
         plan,
@@ -101,7 +103,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     if not request.yes:
         if not _tty():
             raise LaunchError("refusing to start without confirmation: no terminal to ask on", hint="pass --yes")
-        answer = console.input("Start this bottle? [y/N] ").strip().lower()
+        answer = console.input("Start this bottle? [y/N] ", markup=False).strip().lower()
         if answer not in ("y", "yes"):
             console.print("not started")
             return 1
@@ -126,6 +128,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                 print(runtime_plan.bottle_id)
                 return 0
             return backend.attach(runtime_plan)
+    except docker.errors.APIError as exc:
+        raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:
         console.print("interrupted; removing the bottle")
         return 130

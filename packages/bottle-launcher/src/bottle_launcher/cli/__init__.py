@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ._group import AgentDefaultGroup
+from .doctor import doctor
 from .lifecycle import exec_, prune, ps, stop
 from .plan import plan
 from .schema import schema
@@ -22,7 +23,7 @@ def cli() -> None:
     """
 
 
-for command in (start, plan, validate, schema, ps, stop, prune, exec_):
+for command in (start, plan, validate, schema, ps, stop, prune, exec_, doctor):
     cli.add_command(command)
 
 

@@ -48,6 +48,12 @@ def detect_runtime(client: docker.DockerClient) -> str | None:
     return None
 
 
+def check_runtime(client: docker.DockerClient, runtime: str | None) -> None:
+    registered = sorted((client.info().get("Runtimes") or {}).keys())
+    if runtime is not None and runtime not in registered:
+        raise LaunchError(f"runtime {runtime!r} is not registered with the engine; registered: {', '.join(registered)}")
+
+
 class DockerBackend:
     def __init__(self, client: docker.DockerClient | None = None, build: BuildOptions | None = None) -> None:
         self.client = client or connect()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import docker
+import docker.errors
+
+from ..images import IMAGE_NAMES, BuildOptions, image_context
+from ..launch import TOKEN_VAR
+
+
+@click.command()
+def doctor() -> None:
+    """Check the engine, runtimes, images and token; say what to fix."""
+    problems = 0
+
+    def report(ok: bool, what: str, fix: str = "") -> None:
+        nonlocal problems
+        problems += not ok
+        click.echo(f"{'ok ' if ok else 'FIX'}  {what}" + (f"\n     -> {fix}" if fix and not ok else ""))
+
+    try:
+        client = docker.from_env(timeout=10)
+        info = client.info()
+    except docker.errors.DockerException as exc:
+        report(False, f"Docker engine: {exc}", "start Docker, or set DOCKER_HOST to a running engine")
+        sys.exit(1)
+    report(True, f"Docker engine {info.get('ServerVersion')} ({os.environ.get('DOCKER_HOST', 'local socket')})")
+    runtimes = sorted((info.get("Runtimes") or {}).keys())
+    gvisor = [r for r in runtimes if r == "runsc" or str(info["Runtimes"][r].get("path", "")).endswith("runsc")]
+    report(
+        True,
+        f"runtimes: {', '.join(runtimes)}" + (f"; bottles use {gvisor[0]}" if gvisor else "; gVisor not registered"),
+    )
+    options = BuildOptions.from_env()
+    for name in IMAGE_NAMES:
+        try:
+            base = client.images.get(options.base_image or "debian:trixie-slim").id
+        except docker.errors.ImageNotFound:
+            base = ""
+        args = {"BASE_IMAGE": options.base_image} if options.base_image else {}
+        tag = image_context(name, {**args, "base-id": base}).tag()
+        try:
+            client.images.get(tag)
+            report(True, f"image {tag}")
+        except docker.errors.ImageNotFound:
+            report(True, f"image {tag} will be built on the first launch")
+    report(
+        bool(os.environ.get(TOKEN_VAR)), f"{TOKEN_VAR} is set", f"run `claude setup-token` and export it as {TOKEN_VAR}"
+    )
+    sys.exit(1 if problems else 0)

@@ -1,0 +1,106 @@
+"""Whatever goes wrong, and however the launcher ends, no bottle part is left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+import pexpect
+import pytest
+from conftest import bottle_launch
+
+AGENT_LABEL = "dev.claude-bottle.agent=tester"
+
+
+def parts(client, pid: int | None = None) -> set[str]:
+    labels = [AGENT_LABEL] + ([f"dev.claude-bottle.launcher-pid={pid}"] if pid else [])
+    containers = client.containers.list(all=True, filters={"label": labels})
+    networks = client.networks.list(filters={"label": labels})
+    return {c.name for c in containers} | {n.name for n in networks}
+
+
+def spawn(manifest, upstream_network, *args: str, yes: bool = True) -> pexpect.spawn:
+    argv = ["-m", "bottle_launcher", "tester", "--manifest", str(manifest), "--egress-network", upstream_network]
+    argv += ["--yes"] if yes else []
+    return pexpect.spawn(
+        sys.executable, [*argv, *args], env={**os.environ, "E2E_SECRET": "s"}, encoding="utf-8", timeout=120
+    )
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.02) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    pytest.fail("condition not reached in time")
+
+
+def test_failing_sidecar_leaves_nothing(client, images, manifest):
+    before = parts(client)
+    # The host network cannot be joined by a bridge container: the egress sidecar fails midway,
+    # after the bottle's internal network and the sidecar container exist.
+    result = bottle_launch(
+        "tester",
+        "--manifest",
+        str(manifest),
+        "--yes",
+        "--egress-network",
+        "host",
+        "--",
+        "true",
+        env={"E2E_SECRET": "s"},
+    )
+    assert result.returncode == 1
+    assert "the Docker engine refused" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert parts(client) == before
+
+
+def test_unknown_runtime_is_a_clear_error(images, manifest, upstream_network):
+    result = bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--runtime", "nope", "--", "true", env={"E2E_SECRET": "s"}
+    )
+    assert result.returncode == 1
+    assert "runtime 'nope' is not registered" in result.stderr
+
+
+def test_sigkill_of_the_launcher_then_prune_leaves_nothing(client, images, manifest, upstream_network):
+    child = spawn(manifest, upstream_network, "--", "sleep", "infinity")
+    try:
+        wait_for(
+            lambda: any(
+                c.status == "running" and c.labels["dev.claude-bottle.role"] == "agent"
+                for c in client.containers.list(filters={"label": f"dev.claude-bottle.launcher-pid={child.pid}"})
+            )
+        )
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        left = parts(client, child.pid)
+        assert left, "the killed launcher should have left its bottle behind"
+        result = bottle_launch("prune")
+        assert result.returncode == 0, result.stderr
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)
+
+
+def test_ctrl_c_during_start_leaves_nothing(client, images, manifest, upstream_network):
+    child = spawn(manifest, upstream_network, "--", "sleep", "infinity")
+    try:
+        wait_for(lambda: parts(client, child.pid), interval=0.005)
+        child.sendintr()  # Ctrl-C on the terminal, while the bottle is being built up
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 130
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)
+
+
+def test_without_a_terminal_and_without_yes_it_refuses(images, manifest, upstream_network):
+    result = bottle_launch("tester", "--manifest", str(manifest), "--", "true", env={"E2E_SECRET": "s"}, stdin=-3)
+    assert result.returncode == 1
+    assert "no terminal to ask on" in result.stderr
