@@ -192,3 +192,61 @@ def test_two_bottles_cannot_reach_each_other(client, images, manifest, upstream_
     finally:
         bottle_launch("stop", first)
         bottle_launch("stop", second)
+
+
+def test_granted_skills_are_copied_and_others_are_not(client, images, tmp_path, upstream_network):
+    project = tmp_path / "project"
+    home = tmp_path / "home"
+    (project / ".claude/skills/review/scripts").mkdir(parents=True)
+    (project / ".claude/skills/review/SKILL.md").write_text("---\nname: review\n---\nproject copy\n")
+    (project / ".claude/skills/review/scripts/run.sh").write_text("echo run\n")
+    (home / ".claude/skills/notes").mkdir(parents=True)
+    (home / ".claude/skills/notes/SKILL.md").write_text("home copy\n")
+    (home / ".claude/skills/secret-skill").mkdir(parents=True)
+    (home / ".claude/skills/secret-skill/SKILL.md").write_text("not granted\n")
+    manifest = project / "claude-bottle.json"
+    manifest.write_text(
+        '{"bottles": {"e2e": {}}, "agents": {"tester": {"bottle": "e2e", "skills": ["review", "notes"]}}}'
+    )
+    result = bottle_launch(
+        "tester",
+        "--yes",
+        "--detach",
+        "--egress-network",
+        upstream_network,
+        "--",
+        "sleep",
+        "infinity",
+        cwd=project,
+        env={"HOME": str(home)},
+    )
+    assert result.returncode == 0, result.stderr
+    bottle_id = result.stdout.strip()
+    try:
+        listing = in_bottle(bottle_id, "cd ~/.claude/skills && find . -type f | sort && cat */SKILL.md")
+        assert listing.stdout.splitlines() == [
+            "./notes/SKILL.md",
+            "./review/SKILL.md",
+            "./review/scripts/run.sh",
+            "home copy",
+            "---",
+            "name: review",
+            "---",
+            "project copy",
+        ]
+        # `stat` fails under gVisor (no statx); find's -printf does not use it.
+        owners = in_bottle(bottle_id, "find ~/.claude -printf '%u\\n' | sort -u")
+        assert owners.stdout == "claude\n", owners.stderr
+    finally:
+        bottle_launch("stop", bottle_id)
+
+
+def test_bottles_run_under_gvisor_when_it_is_registered(client, bottle):
+    runtimes = client.info().get("Runtimes") or {}
+    if "runsc" not in runtimes:
+        pytest.skip("gVisor (runsc) is not registered with this engine; scripts/ensure-docker registers it")
+    bottle_id, _ = bottle
+    for container in client.containers.list(filters={"label": f"dev.claude-bottle.id={bottle_id}"}):
+        assert container.attrs["HostConfig"]["Runtime"] == "runsc", container.name
+    # The kernel the agent sees is gVisor's, not the host's.
+    assert "gVisor" in in_bottle(bottle_id, "dmesg").stdout

@@ -104,3 +104,69 @@ def test_without_a_terminal_and_without_yes_it_refuses(images, manifest, upstrea
     result = bottle_launch("tester", "--manifest", str(manifest), "--", "true", env={"E2E_SECRET": "s"}, stdin=-3)
     assert result.returncode == 1
     assert "no terminal to ask on" in result.stderr
+
+
+# The agent's command prints a marker computed in the shell, so the preflight (which shows the
+# command) can never match it.
+READY = "echo ready-$((40+2))"
+
+
+def test_answering_y_starts_the_bottle_and_passes_the_terminal_through(client, images, manifest, upstream_network):
+    child = spawn(manifest, upstream_network, "--", "sh", "-c", f"{READY}; read x; echo got-$x; exit 3", yes=False)
+    try:
+        child.expect_exact("Start this bottle? [y/N] ")
+        child.sendline("y")
+        child.expect_exact("ready-42")
+        child.sendline("typed-in")  # read by the agent's command through its TTY
+        child.expect_exact("got-typed-in")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 3  # the agent's exit code is the launcher's
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)
+
+
+def test_the_default_answer_is_no(client, images, manifest, upstream_network):
+    child = spawn(manifest, upstream_network, "--", "true", yes=False)
+    try:
+        child.expect_exact("Start this bottle? [y/N] ")
+        child.sendline("")
+        child.expect_exact("not started")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 1
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_while_attached_removes_the_bottle(client, images, manifest, upstream_network, signum):
+    child = spawn(manifest, upstream_network, "--", "sh", "-c", f"{READY}; sleep 1000")
+    try:
+        child.expect_exact("ready-42")
+        assert parts(client, child.pid)
+        os.kill(child.pid, signum)
+        child.expect_exact(f"{signal.Signals(signum).name}; removing the bottle")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 128 + signum
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)
+
+
+def test_ctrl_c_while_attached_reaches_the_agent(client, images, manifest, upstream_network):
+    script = f"trap 'echo agent-got-int; exit 5' INT; {READY}; while :; do sleep 0.1; done"
+    child = spawn(manifest, upstream_network, "--", "sh", "-c", script)
+    try:
+        child.expect_exact("ready-42")
+        child.sendintr()
+        child.expect_exact("agent-got-int")
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 5  # the launcher was not interrupted; the agent was
+        assert parts(client, child.pid) == set()
+    finally:
+        child.close(force=True)

@@ -103,7 +103,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     if not request.yes:
         if not _tty():
             raise LaunchError("refusing to start without confirmation: no terminal to ask on", hint="pass --yes")
-        answer = console.input("Start this bottle? [y/N] ", markup=False).strip().lower()
+        answer = _ask(console, "Start this bottle? [y/N] ")
         if answer not in ("y", "yes"):
             console.print("not started")
             return 1
@@ -122,12 +122,12 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         with signals_raise():
             with console.status("starting bottle") as status:
                 backend.up(runtime_plan, lambda line: status.update(line[:100]))
-            backend.hand_over(runtime_plan, env)
             if request.detach:
+                backend.hand_over(runtime_plan, env)
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            return backend.attach(runtime_plan)
+            return backend.attach(runtime_plan, env)
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:
@@ -141,6 +141,16 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             # Ignore further signals so a second Ctrl-C cannot leave half a bottle behind.
             with _shielded():
                 backend.down(runtime_plan.bottle_id)
+
+
+def _ask(console: Console, question: str) -> str:
+    # Plain text: rich would highlight the brackets, and the question must read the same to a
+    # screen reader or a script driving the terminal.
+    console.print(question, end="", markup=False, highlight=False)
+    try:
+        return input().strip().lower()
+    except EOFError:
+        return ""
 
 
 @contextmanager

@@ -7,8 +7,9 @@ import click
 import docker
 import docker.errors
 
-from ..images import IMAGE_NAMES, BuildOptions, image_context
+from ..images import IMAGE_NAMES, BuildOptions, image_exists, image_tag
 from ..launch import TOKEN_VAR
+from ..runtime.docker._backend import detect_runtime
 
 
 @click.command()
@@ -29,24 +30,13 @@ def doctor() -> None:
         sys.exit(1)
     report(True, f"Docker engine {info.get('ServerVersion')} ({os.environ.get('DOCKER_HOST', 'local socket')})")
     runtimes = sorted((info.get("Runtimes") or {}).keys())
-    gvisor = [r for r in runtimes if r == "runsc" or str(info["Runtimes"][r].get("path", "")).endswith("runsc")]
-    report(
-        True,
-        f"runtimes: {', '.join(runtimes)}" + (f"; bottles use {gvisor[0]}" if gvisor else "; gVisor not registered"),
-    )
+    gvisor = detect_runtime(client)
+    uses = f"bottles use {gvisor}" if gvisor else "gVisor not registered"
+    report(True, f"runtimes: {', '.join(runtimes)}; {uses}")
     options = BuildOptions.from_env()
     for name in IMAGE_NAMES:
-        try:
-            base = client.images.get(options.base_image or "debian:trixie-slim").id
-        except docker.errors.ImageNotFound:
-            base = ""
-        args = {"BASE_IMAGE": options.base_image} if options.base_image else {}
-        tag = image_context(name, {**args, "base-id": base}).tag()
-        try:
-            client.images.get(tag)
-            report(True, f"image {tag}")
-        except docker.errors.ImageNotFound:
-            report(True, f"image {tag} will be built on the first launch")
+        tag = image_tag(client, name, options)
+        report(True, f"image {tag}" if image_exists(client, tag) else f"image {tag} will be built on the first launch")
     report(
         bool(os.environ.get(TOKEN_VAR)), f"{TOKEN_VAR} is set", f"run `claude setup-token` and export it as {TOKEN_VAR}"
     )

@@ -14,7 +14,9 @@ import docker
 import docker.errors
 
 from ..errors import LaunchError
-from ._context import image_context
+from ._context import ImageContext, image_context
+
+DEFAULT_BASE_IMAGE = "debian:trixie-slim"
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,32 @@ def _base_image_id(client: docker.DockerClient, base: str | None) -> str:
         return ""
 
 
+def _build_args(options: BuildOptions) -> dict[str, str]:
+    args = dict(options.extra_args)
+    if options.base_image:
+        args["BASE_IMAGE"] = options.base_image
+    return args
+
+
+def _context(client: docker.DockerClient, name: str, options: BuildOptions) -> ImageContext:
+    # The base image's id is hashed too, so a rebuilt base (a new debootstrap) rebuilds ours.
+    base_id = _base_image_id(client, options.base_image or DEFAULT_BASE_IMAGE)
+    return image_context(name, {**_build_args(options), "base-id": base_id})
+
+
+def image_tag(client: docker.DockerClient, name: str, options: BuildOptions) -> str:
+    """The tag the image has (or will have once built) for these inputs."""
+    return _context(client, name, options).tag()
+
+
+def image_exists(client: docker.DockerClient, tag: str) -> bool:
+    try:
+        client.images.get(tag)
+        return True
+    except docker.errors.ImageNotFound:
+        return False
+
+
 def ensure_image(
     client: docker.DockerClient,
     name: str,
@@ -63,17 +91,11 @@ def ensure_image(
     progress: Callable[[str], None] = lambda line: None,
 ) -> str:
     """Return the image's tag, building it first when no image has that tag."""
-    args = dict(options.extra_args)
-    if options.base_image:
-        args["BASE_IMAGE"] = options.base_image
-    hashed = {**args, "base-id": _base_image_id(client, options.base_image or "debian:trixie-slim")}
-    context = image_context(name, hashed)
+    context = _context(client, name, options)
     tag = context.tag()
-    try:
-        client.images.get(tag)
+    if image_exists(client, tag):
         return tag
-    except docker.errors.ImageNotFound:
-        pass
+    args = _build_args(options)
     command = [*_buildkit_cli(), "--progress=plain", "-t", tag]
     for key, value in args.items():
         command += ["--build-arg", f"{key}={value}"]

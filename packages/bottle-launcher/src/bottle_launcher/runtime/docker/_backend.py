@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -14,6 +11,7 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests.exceptions
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
@@ -21,6 +19,7 @@ from ...plan import LABEL, ContainerSpec, RuntimePlan, fence_script
 from ...plan._runtime import AGENT_UID, EGRESS_PORT, HANDOVER_DIR
 from ..plugin.interface import BottleInfo
 from ._archive import archive
+from ._attach import attach_tty
 from ._handover import encode_env, write_via_exec
 
 READY_TIMEOUT = 30.0
@@ -179,19 +178,12 @@ class DockerBackend:
     def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
         write_via_exec(self.api, plan.agent.name, HANDOVER_DIR, encode_env(env), str(AGENT_UID))
 
-    def attach(self, plan: RuntimePlan) -> int:
-        cli = shutil.which("docker")
-        if cli is None:
-            raise LaunchError("the docker CLI is needed to attach a terminal")
-        # ctrl-p,ctrl-q would detach and leave claude running unseen; make detaching deliberate.
-        subprocess.call([cli, "attach", "--detach-keys", "ctrl-^,ctrl-]", plan.agent.name])
+    def attach(self, plan: RuntimePlan, env: Mapping[str, str]) -> int:
+        attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, env))
         try:
-            return int(self.api.wait(plan.agent.name, timeout=5).get("StatusCode", 1))
-        except Exception:
+            return int(self.api.wait(plan.agent.name, timeout=10).get("StatusCode", 1))
+        except (docker.errors.APIError, requests.exceptions.RequestException):
             return 1
-
-    def wait_agent(self, plan: RuntimePlan) -> int:
-        return int(self.api.wait(plan.agent.name).get("StatusCode", 1))
 
     # -- inventory and teardown -----------------------------------------------------------
     def _containers(self, bottle_id: str | None = None) -> list[Any]:
@@ -259,7 +251,3 @@ class DockerBackend:
                 sys.stderr.buffer.flush()
         code = self.api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
-
-
-def describe_state(info: BottleInfo) -> str:
-    return json.dumps({"id": info.bottle_id, "agent": info.agent, "state": info.agent_state})

@@ -26,7 +26,7 @@ def encode_env(env: Mapping[str, str]) -> bytes:
     return b"".join(f"{name}={value}".encode() + b"\0" for name, value in env.items())
 
 
-def _raw_socket(stream: Any) -> socket.socket:
+def raw_socket(stream: Any) -> socket.socket:
     # docker-py returns a SocketIO wrapper for unix sockets and the socket itself otherwise.
     return getattr(stream, "_sock", stream)
 
@@ -36,7 +36,7 @@ def write_via_exec(api: APIClient, container: str, directory: str, payload: byte
         container, ["sh", "-c", _WRITE.format(dir=directory)], stdin=True, stdout=True, stderr=True, user=user
     )["Id"]
     stream = api.exec_start(exec_id, socket=True)
-    sock = _raw_socket(stream)
+    sock = raw_socket(stream)
     try:
         sock.sendall(payload)
         sock.shutdown(socket.SHUT_WR)

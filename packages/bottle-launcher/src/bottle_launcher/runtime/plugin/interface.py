@@ -32,8 +32,9 @@ class RuntimeBackend(Protocol):
     def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
         """Give the agent its env through its tmpfs; this also lets its command start."""
 
-    def attach(self, plan: RuntimePlan) -> int:
-        """Connect the user's terminal to the agent until it exits; return its exit code."""
+    def attach(self, plan: RuntimePlan, env: Mapping[str, str]) -> int:
+        """Connect the user's terminal to the agent, then hand over `env` (which lets its
+        command start, so no output is missed); return its exit code once it exits."""
 
     def down(self, bottle_id: str) -> None:
         """Remove every container and network of the bottle; safe to call twice."""

@@ -1,0 +1,101 @@
+"""Attach the user's terminal to the agent's TTY through the engine's attach stream.
+
+We pump bytes ourselves instead of running `docker attach`: the attach is open before the
+agent's command is released, so no early output is lost (a short command under gVisor finished
+before `docker attach` connected), and SIGTERM/SIGHUP reach the launcher, not a child CLI.
+In raw mode Ctrl-C is an ordinary byte, so it reaches claude as it would on a local terminal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import termios
+import tty
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Any
+
+from docker import APIClient
+
+from ._handover import raw_socket
+
+
+@contextlib.contextmanager
+def _raw_mode(fd: int) -> Iterator[None]:
+    if not os.isatty(fd):
+        yield
+        return
+    saved = termios.tcgetattr(fd)
+    try:
+        # TCSANOW: the default (TCSAFLUSH) would drop what the user typed ahead.
+        tty.setraw(fd, termios.TCSANOW)
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def _resize(api: APIClient, container: str, fd: int) -> None:
+    with contextlib.suppress(OSError, Exception):
+        size = os.get_terminal_size(fd)
+        api.resize(container, height=size.lines, width=size.columns)
+
+
+@contextlib.contextmanager
+def _on_winch(handler: Callable[[], None]) -> Iterator[None]:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        handler()
+
+    previous = signal.signal(signal.SIGWINCH, on_signal)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGWINCH, previous)
+
+
+def attach_tty(api: APIClient, container: str, release: Callable[[], None], stdin: int = 0, stdout: int = 1) -> None:
+    """Open the attach stream, call `release` (which lets the agent's command start), then copy
+    the terminal to the container and back until the container's side closes."""
+    params: dict[str, Any] = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+    sock: socket.socket = raw_socket(api.attach_socket(container, params=params))
+    resize_fd = stdout if os.isatty(stdout) else stdin
+    try:
+        with _raw_mode(stdin), _on_winch(lambda: _resize(api, container, resize_fd)):
+            _resize(api, container, resize_fd)
+            release()
+            _pump(sock, stdin, stdout)
+    finally:
+        sock.close()
+
+
+def _pump(sock: socket.socket, stdin: int, stdout: int) -> None:
+    watching = [sock, stdin]
+    while True:
+        try:
+            readable, _, _ = select.select(watching, [], [])
+        except InterruptedError:  # SIGWINCH
+            continue
+        if sock in readable:
+            data = sock.recv(65536)
+            if not data:
+                return
+            _write_all(stdout, data)
+        if stdin in readable:
+            data = os.read(stdin, 65536)
+            if data:
+                sock.sendall(data)
+            else:
+                # The user's input ended (not a terminal); the agent keeps its output flowing.
+                watching.remove(stdin)
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_WR)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
