@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -43,10 +44,27 @@ def client() -> docker.DockerClient:
 @pytest.fixture(scope="session")
 def images(client) -> dict[str, str]:
     """Build (or find) the bottle images once, outside any timed step."""
+    from bottle_launcher.images import IMAGE_NAMES
     from bottle_launcher.runtime.docker import DockerBackend
 
     backend = DockerBackend(client)
-    return {key: backend.image(key, lambda line: None) for key in ("agent", "egress")}
+    return {key: backend.image(key, lambda line: None) for key in IMAGE_NAMES}
+
+
+@pytest.fixture(scope="session")
+def sshd_image(client) -> str:
+    """A real OpenSSH server with git (tests/upstreams/sshd), tagged by a hash of its files."""
+    folder = Path(__file__).parent / "upstreams" / "sshd"
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    tag = f"claude-bottle-test/sshd:{digest.hexdigest()[:16]}"
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        base = os.environ.get("BOTTLE_BASE_IMAGE", "debian:trixie-slim")
+        client.images.build(path=str(folder), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True)
+    return tag
 
 
 @pytest.fixture(scope="session")

@@ -171,3 +171,22 @@ def test_missing_host_variable_is_an_error_before_anything_starts(home, tmp_path
     result = run("a", "--yes", "--", "true", cwd=tmp_path, home=home, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
     assert result.returncode == 1
     assert "needs host variable 'NOPE_NOT_SET'" in result.stderr
+
+
+def test_an_unreadable_identity_file_stops_the_launch_before_anything_starts(home, tmp_path):
+    manifest = tmp_path / "claude-bottle.json"
+    entry = {
+        "Host": "gitea",
+        "Hostname": "gitea.example.com",
+        "IdentityFile": str(tmp_path / "missing_key"),
+        "KnownHostKey": KEY,
+    }
+    manifest.write_text(json.dumps({"bottles": {"b": {"ssh": [entry]}}, "agents": {"a": {"bottle": "b"}}}))
+    # DOCKER_HOST points nowhere: the identity is checked before the engine is even contacted.
+    result = run("a", "--yes", "--", "true", cwd=tmp_path, home=home, env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    assert result.returncode == 1
+    assert f"ssh entry 'gitea': cannot read IdentityFile {tmp_path / 'missing_key'}" in result.stderr
+    assert "Traceback" not in result.stderr
+    (tmp_path / "missing_key").write_text("ssh-ed25519 AAAA public half\n")
+    result = run("a", "--yes", "--", "true", cwd=tmp_path, home=home, env={"DOCKER_HOST": "tcp://127.0.0.1:9"})
+    assert "is not a private key" in result.stderr

@@ -19,7 +19,8 @@ from rich.console import Console
 
 from . import preflight
 from .errors import LaunchError
-from .plan import LaunchOptions, build_plan, build_runtime_plan
+from .identities import ssh_identities
+from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
 from .prune import prune_orphans
 from .runtime.docker import DockerBackend
@@ -80,6 +81,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     plan = build_plan(spec)
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
+    identities = ssh_identities(plan, spec.bottle_source.parent)
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
     token = os.environ.get(TOKEN_VAR) or None
     if token:
@@ -117,17 +119,18 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         launcher_pid=os.getpid(),
     )
     runtime_plan = build_runtime_plan(plan, options, files)
+    secrets = Secrets(env=env, files=identities)
     keep = False
     try:
         with signals_raise():
             with console.status("starting bottle") as status:
                 backend.up(runtime_plan, lambda line: status.update(line[:100]))
             if request.detach:
-                backend.hand_over(runtime_plan, env)
+                backend.hand_over(runtime_plan, secrets)
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            return backend.attach(runtime_plan, env)
+            return backend.attach(runtime_plan, secrets)
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:

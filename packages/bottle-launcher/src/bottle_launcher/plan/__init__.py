@@ -10,6 +10,7 @@ from ._runtime import (
     LaunchOptions,
     NetworkSpec,
     RuntimePlan,
+    Secrets,
     build_runtime_plan,
     fence_script,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "NetworkSpec",
     "Plan",
     "RuntimePlan",
+    "Secrets",
     "SshRemote",
     "build_plan",
     "build_runtime_plan",

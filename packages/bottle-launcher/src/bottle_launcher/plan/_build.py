@@ -14,7 +14,30 @@ def build_plan(spec: AgentSpec) -> Plan:
         env=tuple(EnvVar(name, source) for name, source in spec.env_sources().items()),
         skills=tuple(spec.agent.skills),
         prompt=spec.agent.prompt,
-        ssh=tuple(SshRemote(e.host, e.hostname, e.port, e.user) for e in bottle.ssh),
-        git=tuple(GitRemote(e.host, e.hostname, e.port, e.user, tuple(e.repos)) for e in bottle.git),
+        ssh=tuple(
+            SshRemote(
+                e.host,
+                e.hostname,
+                e.port,
+                e.user,
+                e.known_host_key,
+                e.identity_file,
+                tuple(sorted(e.extra_hosts.items())),
+            )
+            for e in bottle.ssh
+        ),
+        git=tuple(
+            GitRemote(
+                e.host,
+                e.hostname,
+                e.port,
+                e.user,
+                tuple(e.repos),
+                e.known_host_key,
+                e.identity_file,
+                tuple(sorted(e.extra_hosts.items())),
+            )
+            for e in bottle.git
+        ),
         egress_allowlist=tuple(spec.egress_allowlist),
     )

@@ -17,6 +17,9 @@ class SshRemote:
     hostname: str
     port: int
     user: str | None
+    known_host_key: str = ""  # a known_hosts line; public, so it may be shown and written
+    identity_file: str = ""  # a host path; the key itself is read only at launch
+    extra_hosts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,9 @@ class GitRemote:
     port: int
     user: str
     repos: tuple[str, ...]
+    known_host_key: str = ""
+    identity_file: str = ""
+    extra_hosts: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The bottle as containers and networks: plain data a runtime backend applies.
 
-Addresses that only exist once the engine assigns them (a sidecar's IP) are filled in by the
-backend through `agent_hosts` and the fence; everything else is decided here.
+Addresses exist only once the engine assigns them, so the backend fills them in: each sidecar's
+address becomes the agent's `<role>-gate` host name and a fence rule for each of its `ports`, and
+every sidecar gets the internal network's subnet as BOTTLE_AGENT_SUBNET (the only peers it
+should serve). Everything else is decided here.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from . import _ssh
 from ._model import Plan
 
 LABEL = "dev.claude-bottle"
@@ -48,6 +51,17 @@ class ContainerSpec:
     user: str | None = None
     tty: bool = False
     ready_event: str | None = None  # a JSON log line with this "event" means the sidecar is up
+    ports: tuple[int, ...] = ()  # what the agent may connect to on this sidecar
+    extra_hosts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """What goes into the agent's tmpfs at handover: env values, and files (SSH identities)
+    relative to the handover directory. Never part of a plan that is printed or stored."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,25 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         networks=(internal.name, outside.name),
         files=(FileSpec("/etc", "egress-gate/config.json", egress_config(plan)),),
         ready_event="ready",
+        ports=(EGRESS_PORT,),
     )
+    sidecars = [egress]
+    if plan.ssh:
+        sidecars.append(
+            ContainerSpec(
+                name=f"{stem}-ssh",
+                role="ssh",
+                image="ssh-gate",
+                command=None,
+                labels=_labels(bid, plan, options, "ssh"),
+                networks=(internal.name, outside.name),
+                files=(FileSpec("/etc", "ssh-gate/config.json", _ssh.gate_config(plan)),),
+                ready_event="ready",
+                ports=tuple(f.listen for f in _ssh.forwards(plan)),
+                extra_hosts=_ssh.gate_extra_hosts(plan),
+            )
+        )
+        agent_files = (*agent_files, *_ssh_files(plan))
     agent = ContainerSpec(
         name=f"{stem}-agent",
         role="agent",
@@ -147,7 +179,15 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         user=str(AGENT_UID),
         tty=not options.detach,
     )
-    return RuntimePlan(bid, plan, options, (internal, outside), (egress,), agent)
+    return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
+
+
+def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:
+    home = "/home/claude"
+    return (
+        FileSpec(home, ".ssh/config", _ssh.ssh_config(plan, HANDOVER_DIR).encode(), 0o600, AGENT_UID),
+        FileSpec(home, ".ssh/known_hosts.pinned", _ssh.known_hosts(plan).encode(), 0o644, AGENT_UID),
+    )
 
 
 def fence_script(allowed: list[tuple[str, int]]) -> str:

@@ -23,7 +23,8 @@ def archive(files: Iterable[FileSpec]) -> bytes:
                     made.add(directory)
                     info = tarfile.TarInfo(directory)
                     info.type = tarfile.DIRTYPE
-                    info.mode = 0o755
+                    # A private file's folders are private too (ssh insists on it for ~/.ssh).
+                    info.mode = 0o700 if spec.mode & 0o077 == 0 else 0o755
                     info.uid = info.gid = spec.uid
                     tar.addfile(info)
             info = tarfile.TarInfo("/".join(parts))

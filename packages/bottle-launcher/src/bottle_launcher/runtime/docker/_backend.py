@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -15,8 +16,8 @@ import requests.exceptions
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
-from ...plan import LABEL, ContainerSpec, RuntimePlan, fence_script
-from ...plan._runtime import AGENT_UID, EGRESS_PORT, HANDOVER_DIR
+from ...plan import LABEL, ContainerSpec, RuntimePlan, Secrets, fence_script
+from ...plan._runtime import AGENT_UID, HANDOVER_DIR
 from ..plugin.interface import BottleInfo
 from ._archive import archive
 from ._attach import attach_tty
@@ -84,22 +85,32 @@ class DockerBackend:
                     labels=network.labels,
                     check_duplicate=True,
                 )
+        subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
         progress("starting sidecars")
         with ThreadPoolExecutor(max_workers=max(1, len(plan.sidecars))) as pool:
-            ids = list(pool.map(lambda spec: self._start_sidecar(spec, plan), plan.sidecars))
+            ids = list(pool.map(lambda spec: self._start_sidecar(spec, plan, subnet), plan.sidecars))
         hosts = {}
+        allowed = []
         for spec, container_id in zip(plan.sidecars, ids, strict=True):
-            hosts[f"{spec.role}-gate"] = self._ip(container_id, plan.internal_network)
+            address = self._ip(container_id, plan.internal_network)
+            hosts[f"{spec.role}-gate"] = address
+            allowed += [(address, port) for port in spec.ports]
         progress("starting agent")
         agent_id = self._create(plan.agent, plan, extra_hosts=hosts)
         self.api.start(agent_id)
         progress("fencing agent network")
-        self._fence(plan, agent_id, [(hosts["egress-gate"], EGRESS_PORT)])
+        self._fence(plan, agent_id, allowed)
 
-    def _create(self, spec: ContainerSpec, plan: RuntimePlan, extra_hosts: Mapping[str, str] | None = None) -> str:
+    def _create(
+        self,
+        spec: ContainerSpec,
+        plan: RuntimePlan,
+        extra_hosts: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> str:
         host_config = self.api.create_host_config(
             tmpfs=spec.tmpfs or None,
-            extra_hosts=dict(extra_hosts or {}),
+            extra_hosts={**spec.extra_hosts, **(extra_hosts or {})},
             runtime=plan.options.runtime,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
@@ -110,7 +121,7 @@ class DockerBackend:
             command=list(spec.command) if spec.command else None,
             name=spec.name,
             labels=spec.labels,
-            environment=spec.environment,
+            environment={**spec.environment, **(environment or {})},
             user=spec.user,
             tty=spec.tty,
             stdin_open=spec.tty,
@@ -126,19 +137,18 @@ class DockerBackend:
             self.api.put_archive(container_id, directory, archive(files))
         return container_id
 
-    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan) -> str:
-        container_id = self._create(spec, plan)
+    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan, subnet: str) -> str:
+        container_id = self._create(spec, plan, environment={"BOTTLE_AGENT_SUBNET": subnet})
         self.api.start(container_id)
         if spec.ready_event:
             self._wait_ready(container_id, spec)
         return container_id
 
     def _wait_ready(self, container_id: str, spec: ContainerSpec) -> None:
-        marker = f'"event":"{spec.ready_event}"'.encode()
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline:
             logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
-            if marker in logs:
+            if any(_event(line) == spec.ready_event for line in logs.splitlines()):
                 return
             state = self.api.inspect_container(container_id)["State"]
             if not state["Running"]:
@@ -175,11 +185,14 @@ class DockerBackend:
         finally:
             self.api.remove_container(helper, force=True)
 
-    def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
-        write_via_exec(self.api, plan.agent.name, HANDOVER_DIR, encode_env(env), str(AGENT_UID))
+    def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
+        for relative, content in secrets.files.items():
+            write_via_exec(self.api, plan.agent.name, f"{HANDOVER_DIR}/{relative}", content, str(AGENT_UID))
+        # The env file goes last: its arrival lets the agent's command start.
+        write_via_exec(self.api, plan.agent.name, f"{HANDOVER_DIR}/env", encode_env(secrets.env), str(AGENT_UID))
 
-    def attach(self, plan: RuntimePlan, env: Mapping[str, str]) -> int:
-        attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, env))
+    def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
+        attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))
         try:
             return int(self.api.wait(plan.agent.name, timeout=10).get("StatusCode", 1))
         except (docker.errors.APIError, requests.exceptions.RequestException):
@@ -251,3 +264,14 @@ class DockerBackend:
                 sys.stderr.buffer.flush()
         code = self.api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
+
+
+def _event(line: bytes) -> object:
+    """The "event" of a sidecar's JSON log line, or None for any other line."""
+    if not line.startswith(b"{"):
+        return None
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return None
+    return data.get("event") if isinstance(data, dict) else None

@@ -16,7 +16,8 @@ from docker import APIClient
 
 from ...errors import LaunchError
 
-_WRITE = "umask 077; cat > {dir}/.env.tmp && mv {dir}/.env.tmp {dir}/env"
+# The path is argv ($1), never the content. Written then renamed, so a reader never sees half.
+_WRITE = 'umask 077; mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv "$1.tmp" "$1"'
 
 
 def encode_env(env: Mapping[str, str]) -> bytes:
@@ -31,9 +32,9 @@ def raw_socket(stream: Any) -> socket.socket:
     return getattr(stream, "_sock", stream)
 
 
-def write_via_exec(api: APIClient, container: str, directory: str, payload: bytes, user: str) -> None:
+def write_via_exec(api: APIClient, container: str, path: str, payload: bytes, user: str) -> None:
     exec_id = api.exec_create(
-        container, ["sh", "-c", _WRITE.format(dir=directory)], stdin=True, stdout=True, stderr=True, user=user
+        container, ["sh", "-c", _WRITE, "write", path], stdin=True, stdout=True, stderr=True, user=user
     )["Id"]
     stream = api.exec_start(exec_id, socket=True)
     sock = raw_socket(stream)

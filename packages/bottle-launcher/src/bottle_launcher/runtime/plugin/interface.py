@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from ...plan import RuntimePlan
+from ...plan import RuntimePlan, Secrets
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,11 @@ class RuntimeBackend(Protocol):
     def up(self, plan: RuntimePlan, progress: Callable[[str], None]) -> None:
         """Create networks, start and wait for sidecars, create and fence the agent."""
 
-    def hand_over(self, plan: RuntimePlan, env: Mapping[str, str]) -> None:
-        """Give the agent its env through its tmpfs; this also lets its command start."""
+    def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
+        """Give the agent its secrets through its tmpfs; this also lets its command start."""
 
-    def attach(self, plan: RuntimePlan, env: Mapping[str, str]) -> int:
-        """Connect the user's terminal to the agent, then hand over `env` (which lets its
+    def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
+        """Connect the user's terminal to the agent, then hand over `secrets` (which lets its
         command start, so no output is missed); return its exit code once it exits."""
 
     def down(self, bottle_id: str) -> None:

@@ -1,0 +1,56 @@
+"""Run the gate: start the forwarders, report ready, and exit if any of them stops."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from typing import Any
+
+from ._config import ConfigError, GateConfig
+from ._forwarders import start, wait_listening
+
+
+def _event(event: str, **fields: Any) -> None:
+    print(json.dumps({"time": time.time(), "gate": "ssh", "event": event, **fields}), flush=True)
+
+
+def main() -> int:
+    try:
+        config = GateConfig.load()
+    except ConfigError as exc:
+        _event("error", message=str(exc))
+        return 2
+    processes = start(config)
+
+    def stop(signum: int, frame: object) -> None:
+        for process in processes:
+            process.terminate()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        wait_listening(config, processes)
+    except RuntimeError as exc:
+        _event("error", message=str(exc))
+        stop(signal.SIGTERM, None)
+        return 1
+    _event(
+        "ready",
+        bottle=config.bottle,
+        allow_from=config.allow_from,
+        forwards=[{"alias": f.alias, "listen": f.listen, "to": f"{f.host}:{f.port}"} for f in config.forwards],
+    )
+    while True:
+        for forward, process in zip(config.forwards, processes, strict=True):
+            if process.poll() is not None:
+                _event("error", message=f"forwarder for {forward.alias} exited with {process.returncode}")
+                for other in processes:
+                    other.terminate()
+                return 1
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
