@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
+import base64
 import json
 import os
 import subprocess
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from upstreams import build_sshd_image
 
 LABEL = "dev.claude-bottle.id"
 
@@ -53,18 +54,7 @@ def images(client) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def sshd_image(client) -> str:
-    """A real OpenSSH server with git (tests/upstreams/sshd), tagged by a hash of its files."""
-    folder = Path(__file__).parent / "upstreams" / "sshd"
-    digest = hashlib.sha256()
-    for path in sorted(folder.iterdir()):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    tag = f"claude-bottle-test/sshd:{digest.hexdigest()[:16]}"
-    try:
-        client.images.get(tag)
-    except docker.errors.ImageNotFound:
-        base = os.environ.get("BOTTLE_BASE_IMAGE", "debian:trixie-slim")
-        client.images.build(path=str(folder), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True)
-    return tag
+    return build_sshd_image(client)
 
 
 @pytest.fixture(scope="session")
@@ -130,3 +120,10 @@ def leftovers(client, bottle_id: str) -> list[str]:
     containers = client.containers.list(all=True, filters={"label": f"{LABEL}={bottle_id}"})
     networks = client.networks.list(filters={"label": f"{LABEL}={bottle_id}"})
     return [c.name for c in containers] + [n.name for n in networks]
+
+
+def search_everywhere(text: str) -> str:
+    """A script listing files that contain `text`. The text travels base64-encoded, so no
+    process's argv (readable in /proc) holds it."""
+    encoded = base64.b64encode(text.encode()).decode()
+    return f"echo {encoded} | base64 -d > /tmp/pattern; grep -rlsF -f /tmp/pattern / | grep -v '^/tmp/pattern$'"

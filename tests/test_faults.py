@@ -170,3 +170,22 @@ def test_ctrl_c_while_attached_reaches_the_agent(client, images, manifest, upstr
         assert parts(client, child.pid) == set()
     finally:
         child.close(force=True)
+
+
+def test_without_a_terminal_the_output_and_exit_code_still_come_through(client, images, manifest, upstream_network):
+    result = bottle_launch(
+        "tester",
+        "--manifest",
+        str(manifest),
+        "--yes",
+        "--egress-network",
+        upstream_network,
+        "--",
+        "sh",
+        "-c",
+        "read line; echo out-$((6*7)) $line; exit 4",
+        env={"E2E_SECRET": "s"},
+        input="piped-in\n",
+    )
+    assert "out-42 piped-in" in result.stdout
+    assert result.returncode == 4

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from conftest import bottle_launch
+from conftest import bottle_launch, search_everywhere
 from upstreams import KeyPair, Sshd, start_sshd
 
 GATE_PORT = 2201  # the first entry's port on the gate
@@ -152,8 +152,7 @@ def test_the_agent_holds_only_the_granted_identity(bottle, keys):
     assert derived.stdout.split()[:2] == keys["granted"].public.split()[:2]
     # The other key on the host is nowhere in the bottle.
     other_line = keys["other"].private.decode().splitlines()[2]
-    search = in_bottle(bottle, f"grep -rsF -- '{other_line}' / --exclude-dir=proc --exclude-dir=sys | head -1")
-    assert search.stdout == ""
+    assert in_bottle(bottle, search_everywhere(other_line)).stdout == ""
 
 
 def test_identity_is_not_in_docker_config_or_on_disk(bottle, client, keys):

@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+
+def build_sshd_image(client: docker.DockerClient) -> str:
+    """A real OpenSSH server with git (tests/upstreams/sshd), tagged by a hash of its files.
+    Nothing needs BuildKit here, so the SDK's builder does it."""
+    folder = Path(__file__).parent / "upstreams" / "sshd"
+    digest = hashlib.sha256()
+    for path in sorted(folder.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    tag = f"claude-bottle-test/sshd:{digest.hexdigest()[:16]}"
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        base = os.environ.get("BOTTLE_BASE_IMAGE", "debian:trixie-slim")
+        client.images.build(path=str(folder), tag=tag, buildargs={"BASE_IMAGE": base}, rm=True)
+    return tag
 
 
 @dataclass(frozen=True)

@@ -32,3 +32,8 @@ def test_example_manifest_is_valid_and_uses_every_section(tmp_path):
     assert spec.agent.skills and spec.agent.prompt
     assert set(bm.DEFAULT_EGRESS_ALLOWLIST) <= set(spec.egress_allowlist)
     assert spec.egress_allowlist == sorted(spec.egress_allowlist)
+
+
+def test_the_readme_quickstart_manifest_is_valid(tmp_path):
+    manifest = bm.load(ROOT / "examples" / "quickstart.json", home=tmp_path)
+    assert manifest.agent("quickstart").bottle_name == "quickstart"

@@ -41,3 +41,11 @@ def ssh_identities(plan: Plan, base: Path) -> dict[str, bytes]:
         f"{IDENTITY_SUBDIR}/{remote.host}": read_identity(remote.identity_file, base, f"ssh entry {remote.host!r}")
         for remote in plan.ssh
     }
+
+
+def git_identities(plan: Plan, base: Path) -> dict[str, bytes]:
+    """Handover files for the git gate: the upstream keys live there, never in the agent."""
+    return {
+        f"{IDENTITY_SUBDIR}/{remote.host}": read_identity(remote.identity_file, base, f"git entry {remote.host!r}")
+        for remote in plan.git
+    }

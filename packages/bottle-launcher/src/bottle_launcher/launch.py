@@ -19,7 +19,7 @@ from rich.console import Console
 
 from . import preflight
 from .errors import LaunchError
-from .identities import ssh_identities
+from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
 from .prune import prune_orphans
@@ -82,6 +82,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
     identities = ssh_identities(plan, spec.bottle_source.parent)
+    gate_identities = git_identities(plan, spec.bottle_source.parent)
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
     token = os.environ.get(TOKEN_VAR) or None
     if token:
@@ -124,7 +125,9 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     try:
         with signals_raise():
             with console.status("starting bottle") as status:
-                backend.up(runtime_plan, lambda line: status.update(line[:100]))
+                backend.up(
+                    runtime_plan, lambda line: status.update(line[:100]), {"git": Secrets(files=gate_identities)}
+                )
             if request.detach:
                 backend.hand_over(runtime_plan, secrets)
                 keep = True

@@ -6,6 +6,7 @@ import click
 
 from .. import __version__
 from ._group import AgentDefaultGroup
+from .build import build
 from .doctor import doctor
 from .lifecycle import exec_, prune, ps, stop
 from .plan import plan
@@ -23,7 +24,7 @@ def cli() -> None:
     """
 
 
-for command in (start, plan, validate, schema, ps, stop, prune, exec_, doctor):
+for command in (start, plan, validate, schema, ps, stop, prune, exec_, build, doctor):
     cli.add_command(command)
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from ..errors import LaunchError
 
-IMAGE_NAMES = ("agent", "egress", "ssh-gate")
+IMAGE_NAMES = ("agent", "egress", "ssh-gate", "git-gate")
 
 # Gate packages copied into an image's context, beside its Dockerfile.
-_PACKAGES = {"egress": ("egress-gate",), "ssh-gate": ("ssh-gate",)}
+_PACKAGES = {"egress": ("egress-gate",), "ssh-gate": ("ssh-gate",), "git-gate": ("git-gate",)}
 _SKIP = {"__pycache__", ".pytest_cache", "tests", ".ruff_cache"}
 
 

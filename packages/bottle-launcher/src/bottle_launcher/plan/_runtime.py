@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
-from . import _ssh
+from . import _git, _ssh
 from ._model import Plan
 
 LABEL = "dev.claude-bottle"
@@ -53,6 +53,7 @@ class ContainerSpec:
     ready_event: str | None = None  # a JSON log line with this "event" means the sidecar is up
     ports: tuple[int, ...] = ()  # what the agent may connect to on this sidecar
     extra_hosts: dict[str, str] = field(default_factory=dict)
+    handover: str | None = None  # the tmpfs directory Secrets are written into
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,31 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
             )
         )
         agent_files = (*agent_files, *_ssh_files(plan))
+    if plan.git:
+        sidecars.append(
+            ContainerSpec(
+                name=f"{stem}-git",
+                role="git",
+                image="git-gate",
+                command=None,
+                labels=_labels(bid, plan, options, "git"),
+                networks=(internal.name, outside.name),
+                files=(
+                    FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
+                    FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
+                ),
+                tmpfs={_git.GIT_GATE_HANDOVER: f"uid={_git.GIT_GATE_UID},gid={_git.GIT_GATE_UID},mode=0700,size=1m"},
+                user=str(_git.GIT_GATE_UID),
+                ready_event="ready",
+                ports=(_git.GIT_GATE_PORT,),
+                extra_hosts=_git.gate_extra_hosts(plan),
+                handover=_git.GIT_GATE_HANDOVER,
+            )
+        )
+        agent_files = (
+            *agent_files,
+            FileSpec("/home/claude", ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID),
+        )
     agent = ContainerSpec(
         name=f"{stem}-agent",
         role="agent",
@@ -178,6 +204,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         files=agent_files,
         user=str(AGENT_UID),
         tty=not options.detach,
+        handover=HANDOVER_DIR,
     )
     return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ._model import Plan, SshRemote
+from ._model import GitRemote, Plan, SshRemote
 
 SSH_GATE_HOST = "ssh-gate"
 SSH_GATE_FIRST_PORT = 2201
@@ -30,7 +30,7 @@ def forwards(plan: Plan) -> tuple[Forward, ...]:
     )
 
 
-def key_alias(remote: SshRemote) -> str:
+def key_alias(remote: SshRemote | GitRemote) -> str:
     """The name ssh looks the pinned key up under (its HostKeyAlias).
 
     With HostKeyAlias, ssh matches the alias exactly as written, never as `[host]:port`, so the
@@ -42,7 +42,7 @@ def key_alias(remote: SshRemote) -> str:
     return remote.hostname if remote.port == 22 else f"[{remote.hostname}]:{remote.port}"
 
 
-def known_hosts_line(remote: SshRemote) -> str:
+def known_hosts_line(remote: SshRemote | GitRemote) -> str:
     fields = remote.known_host_key.split()
     if len(fields) >= 3:
         return " ".join(fields[:3])

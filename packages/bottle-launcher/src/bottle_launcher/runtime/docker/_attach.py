@@ -88,10 +88,10 @@ def _pump(sock: socket.socket, stdin: int, stdout: int) -> None:
             if data:
                 sock.sendall(data)
             else:
-                # The user's input ended (not a terminal); the agent keeps its output flowing.
+                # Piped input ended. Closing our side would end the attach stream before the
+                # agent's output arrives; a TTY's end-of-file is Ctrl-D, so send that instead.
                 watching.remove(stdin)
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_WR)
+                sock.sendall(b"\x04")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ import requests.exceptions
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
 from ...plan import LABEL, ContainerSpec, RuntimePlan, Secrets, fence_script
-from ...plan._runtime import AGENT_UID, HANDOVER_DIR
+from ...plan._runtime import AGENT_UID
 from ..plugin.interface import BottleInfo
 from ._archive import archive
 from ._attach import attach_tty
@@ -68,7 +69,12 @@ class DockerBackend:
         return self._tags[key]
 
     # -- lifecycle ------------------------------------------------------------------------
-    def up(self, plan: RuntimePlan, progress: Callable[[str], None]) -> None:
+    def up(
+        self,
+        plan: RuntimePlan,
+        progress: Callable[[str], None],
+        sidecar_secrets: Mapping[str, Secrets] | None = None,
+    ) -> None:
         for key in {c.image for c in (*plan.sidecars, plan.agent)}:
             self.image(key, progress)
         for network in plan.networks:
@@ -87,19 +93,35 @@ class DockerBackend:
                 )
         subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
         progress("starting sidecars")
-        with ThreadPoolExecutor(max_workers=max(1, len(plan.sidecars))) as pool:
-            ids = list(pool.map(lambda spec: self._start_sidecar(spec, plan, subnet), plan.sidecars))
-        hosts = {}
-        allowed = []
-        for spec, container_id in zip(plan.sidecars, ids, strict=True):
-            address = self._ip(container_id, plan.internal_network)
-            hosts[f"{spec.role}-gate"] = address
-            allowed += [(address, port) for port in spec.ports]
-        progress("starting agent")
-        agent_id = self._create(plan.agent, plan, extra_hosts=hosts)
-        self.api.start(agent_id)
-        progress("fencing agent network")
-        self._fence(plan, agent_id, allowed)
+        with ThreadPoolExecutor(max_workers=len(plan.sidecars) + 1) as pool:
+            secrets = sidecar_secrets or {}
+            ids = list(
+                pool.map(lambda spec: self._start_sidecar(spec, plan, subnet, secrets.get(spec.role)), plan.sidecars)
+            )
+            hosts = {}
+            allowed = []
+            for spec, container_id in zip(plan.sidecars, ids, strict=True):
+                address = self._ip(container_id, plan.internal_network)
+                hosts[f"{spec.role}-gate"] = address
+                allowed += [(address, port) for port in spec.ports]
+            # A sidecar's address exists once it starts; its readiness (mitmproxy takes a second or
+            # two) is awaited while the agent is created and fenced. The agent's command cannot
+            # run before the handover, which comes only after all of this.
+            give_up = threading.Event()  # so an interrupted start is not held up by the waits
+            waits = [
+                pool.submit(self._wait_ready, cid, spec, give_up) for spec, cid in zip(plan.sidecars, ids, strict=True)
+            ]
+            try:
+                progress("starting agent")
+                agent_id = self._create(plan.agent, plan, extra_hosts=hosts)
+                self.api.start(agent_id)
+                progress("fencing agent network")
+                self._fence(plan, agent_id, allowed)
+                progress("waiting for sidecars")
+                for wait in waits:
+                    wait.result()
+            finally:
+                give_up.set()
 
     def _create(
         self,
@@ -137,16 +159,18 @@ class DockerBackend:
             self.api.put_archive(container_id, directory, archive(files))
         return container_id
 
-    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan, subnet: str) -> str:
+    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan, subnet: str, secrets: Secrets | None) -> str:
         container_id = self._create(spec, plan, environment={"BOTTLE_AGENT_SUBNET": subnet})
         self.api.start(container_id)
-        if spec.ready_event:
-            self._wait_ready(container_id, spec)
+        if spec.handover:
+            self._write_secrets(container_id, spec, secrets or Secrets())
         return container_id
 
-    def _wait_ready(self, container_id: str, spec: ContainerSpec) -> None:
+    def _wait_ready(self, container_id: str, spec: ContainerSpec, give_up: threading.Event) -> None:
+        if not spec.ready_event:
+            return
         deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not give_up.is_set():
             logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
             if any(_event(line) == spec.ready_event for line in logs.splitlines()):
                 return
@@ -155,7 +179,8 @@ class DockerBackend:
                 tail = logs.decode(errors="replace").strip().splitlines()[-15:]
                 raise LaunchError(f"sidecar {spec.role} exited before it was ready:\n" + "\n".join(tail))
             time.sleep(0.03)
-        raise LaunchError(f"sidecar {spec.role} was not ready within {READY_TIMEOUT:.0f} s")
+        if not give_up.is_set():
+            raise LaunchError(f"sidecar {spec.role} was not ready within {READY_TIMEOUT:.0f} s")
 
     def _ip(self, container_id: str, network: str) -> str:
         networks = self.api.inspect_container(container_id)["NetworkSettings"]["Networks"]
@@ -186,10 +211,14 @@ class DockerBackend:
             self.api.remove_container(helper, force=True)
 
     def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
+        self._write_secrets(plan.agent.name, plan.agent, secrets)
+
+    def _write_secrets(self, container: str, spec: ContainerSpec, secrets: Secrets) -> None:
+        assert spec.handover is not None
         for relative, content in secrets.files.items():
-            write_via_exec(self.api, plan.agent.name, f"{HANDOVER_DIR}/{relative}", content, str(AGENT_UID))
-        # The env file goes last: its arrival lets the agent's command start.
-        write_via_exec(self.api, plan.agent.name, f"{HANDOVER_DIR}/env", encode_env(secrets.env), str(AGENT_UID))
+            write_via_exec(self.api, container, f"{spec.handover}/{relative}", content, spec.user or "0")
+        # The env file goes last: its arrival is what the container's entrypoint waits for.
+        write_via_exec(self.api, container, f"{spec.handover}/env", encode_env(secrets.env), spec.user or "0")
 
     def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
         attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -26,8 +26,14 @@ class BottleInfo:
 
 
 class RuntimeBackend(Protocol):
-    def up(self, plan: RuntimePlan, progress: Callable[[str], None]) -> None:
-        """Create networks, start and wait for sidecars, create and fence the agent."""
+    def up(
+        self,
+        plan: RuntimePlan,
+        progress: Callable[[str], None],
+        sidecar_secrets: Mapping[str, Secrets] | None = None,
+    ) -> None:
+        """Create networks, start sidecars (handing each its secrets, by role), create and
+        fence the agent, and wait until every sidecar is ready."""
 
     def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
         """Give the agent its secrets through its tmpfs; this also lets its command start."""

@@ -1,0 +1,57 @@
+"""The git gate as plain data: its config, the pinned upstream keys, and the agent's
+~/.gitconfig that rewrites every form of each declared repository's URL to the gate."""
+
+from __future__ import annotations
+
+import json
+
+from ._model import GitRemote, Plan
+from ._ssh import key_alias, known_hosts_line
+
+GIT_GATE_HOST = "git-gate"
+GIT_GATE_PORT = 9418
+GIT_GATE_UID = 997
+GIT_GATE_HANDOVER = "/run/git-gate"  # tmpfs in the gate: upstream identities, never on disk
+
+
+def url_forms(remote: GitRemote, repo: str) -> list[str]:
+    """Every way a user or tool spells this repository's URL. Without `.git`: git's insteadOf
+    rewrites prefixes, so `name` covers `name.git` too, and the daemon finds either."""
+    user, host, port = remote.user, remote.hostname, remote.port
+    forms = [f"ssh://{user}@{host}:{port}/{repo}"]
+    if port == 22:
+        forms += [f"ssh://{user}@{host}/{repo}", f"{user}@{host}:{repo}"]
+    forms += [f"{remote.host}:{repo}", f"ssh://{remote.host}/{repo}"]
+    return list(dict.fromkeys(forms))
+
+
+def gitconfig(plan: Plan) -> str:
+    blocks = []
+    for remote in plan.git:
+        for repo in remote.repos:
+            rules = "".join(f"\tinsteadOf = {form}\n" for form in url_forms(remote, repo))
+            blocks.append(f'[url "git://{GIT_GATE_HOST}:{GIT_GATE_PORT}/{repo}"]\n{rules}')
+    return "".join(blocks)
+
+
+def gate_config(plan: Plan) -> bytes:
+    remotes = [
+        {
+            "host": r.host,
+            "hostname": r.hostname,
+            "port": r.port,
+            "user": r.user,
+            "key_alias": key_alias(r),
+            "repos": list(r.repos),
+        }
+        for r in plan.git
+    ]
+    return json.dumps({"bottle": plan.bottle, "port": GIT_GATE_PORT, "remotes": remotes}, indent=2).encode()
+
+
+def known_hosts(plan: Plan) -> bytes:
+    return "".join(known_hosts_line(r) + "\n" for r in plan.git).encode()
+
+
+def gate_extra_hosts(plan: Plan) -> dict[str, str]:
+    return {name: ip for remote in plan.git for name, ip in remote.extra_hosts}

@@ -1,0 +1,83 @@
+"""The config the launcher writes into the sidecar (/etc/git-gate/config.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_PATH = "/etc/git-gate/config.json"
+BASE_PATH = "/srv/git"  # git daemon's --base-path: one bare mirror per declared repo
+KNOWN_HOSTS = "/etc/git-gate/known_hosts"
+HANDOVER_DIR = "/run/git-gate"  # tmpfs: the upstream identities arrive here at launch
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Remote:
+    host: str  # the manifest's alias; names the identity file
+    hostname: str
+    port: int
+    user: str
+    key_alias: str  # the name the pinned key is filed under in KNOWN_HOSTS
+    repos: tuple[str, ...]
+
+    def url(self, repo: str) -> str:
+        return f"ssh://{self.user}@{self.hostname}:{self.port}/{repo}.git"
+
+    def ssh_command(self) -> str:
+        identity = f"{HANDOVER_DIR}/ssh/{self.host}"
+        options = [
+            "-i", identity,
+            "-o", "IdentitiesOnly=yes",
+            "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10",
+            "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-o", f"HostKeyAlias={self.key_alias}",
+        ]  # fmt: skip
+        return "ssh " + shlex.join(options)
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    bottle: str
+    port: int
+    remotes: tuple[Remote, ...]
+
+    def repo_dir(self, repo: str) -> Path:
+        return Path(BASE_PATH) / f"{repo}.git"
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None) -> GateConfig:
+        where = Path(path or os.environ.get("GIT_GATE_CONFIG", DEFAULT_PATH))
+        try:
+            data = json.loads(where.read_text())
+            remotes = tuple(
+                Remote(
+                    host=str(r["host"]),
+                    hostname=str(r["hostname"]),
+                    port=int(r["port"]),
+                    user=str(r["user"]),
+                    key_alias=str(r["key_alias"]),
+                    repos=tuple(str(p) for p in r["repos"]),
+                )
+                for r in data["remotes"]
+            )
+            return cls(bottle=str(data.get("bottle", "")), port=int(data.get("port", 9418)), remotes=remotes)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"cannot read {where}: {exc}") from None
+
+    def remote_for(self, repo_dir: Path) -> tuple[Remote, str]:
+        """The remote and repo path a mirror directory belongs to."""
+        for remote in self.remotes:
+            for repo in remote.repos:
+                if self.repo_dir(repo).resolve() == repo_dir.resolve():
+                    return remote, repo
+        raise ConfigError(f"{repo_dir} is not a declared repository")
