@@ -1,7 +1,7 @@
 """What a push adds, scanned for secrets: file changes (merge commits included), commit and tag
 messages, and added lines that try to opt out with `gitleaks:allow`.
 
-gitleaks 8.16 gaps this closes (see docs/design/git-gate.md): it skips `gitleaks:allow` lines,
+gitleaks 8.16 gaps this closes (see docs/design/gates.md): it skips `gitleaks:allow` lines,
 misses secrets that only a merge commit adds unless `-m` is given, and never reads messages.
 """
 

@@ -30,12 +30,17 @@ class ImageContext:
 
 
 def repository_root() -> Path:
+    """Where images/ and packages/ are: BOTTLE_IMAGES_DIR's parent, a checkout this module lives
+    in, or the copy an installed wheel carries (bottle_launcher/_data)."""
     configured = os.environ.get("BOTTLE_IMAGES_DIR")
     if configured:
         return Path(configured).resolve().parent
     for parent in Path(__file__).resolve().parents:
         if (parent / "images" / "agent" / "Dockerfile").is_file():
             return parent
+    bundled = Path(__file__).resolve().parents[1] / "_data"
+    if (bundled / "images" / "agent" / "Dockerfile").is_file():
+        return bundled
     raise LaunchError(
         "cannot find the images/ directory with the bottle Dockerfiles",
         hint="set BOTTLE_IMAGES_DIR to the images/ folder of a claude-bottle checkout",
