@@ -88,7 +88,7 @@ def main(runs: int = 5) -> str:
         def in_gate(script: str) -> str:
             return launch("exec", bottle_id, "--", "bash", "-c", script).stdout
 
-        clone = f"rm -rf /tmp/work && git clone -q git@forge.test:{REPO}.git /tmp/work"
+        clone = f"rm -rf /tmp/work && git clone -q ssh://git@forge.test/{REPO}.git /tmp/work"
         in_direct(clone), in_gate(clone)
         push: dict[str, list[float]] = {"direct": [], "gate": []}
         fetch: dict[str, list[float]] = {"direct": [], "gate": []}
@@ -102,7 +102,9 @@ def main(runs: int = 5) -> str:
                 code, micros = arm(
                     TIME.format(cmd=f"cd /tmp/work && git push -q origin HEAD:refs/heads/{name}-{run}")
                 ).split()
-                assert code == "0", f"{name} push failed"
+                if code != "0":
+                    retry = f"cd /tmp/work && git push origin HEAD:refs/heads/{name}-{run} 2>&1 | tail -8"
+                    raise SystemExit(f"{name} push failed:\n{arm(retry)}")
                 push[name].append(int(micros) / 1e6)
                 code, micros = arm(TIME.format(cmd="cd /tmp/work && git fetch -q origin")).split()
                 assert code == "0", f"{name} fetch failed"

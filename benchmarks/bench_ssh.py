@@ -4,7 +4,7 @@
 - gate: a real bottle (detached), ssh through its ssh-gate sidecar.
 Measured inside the client, so no exec overhead counts:
 - round trip: one byte echoed by `cat` over an open ssh session, median of 300 round trips;
-- throughput: `scp` of 100 MB of random data to the upstream's /dev/null.
+- throughput: `scp` of 100 MB of random data to the upstream (into its /tmp).
 Targets (issue 4): gate throughput at least 80% of direct; at most 2 ms added per round trip.
 """
 
@@ -32,7 +32,7 @@ p.stdout.on('data', () => {
 });
 setTimeout(() => { t0 = process.hrtime.bigint(); p.stdin.write('x'); }, 2000);
 """
-SCP = "s=$(date +%s%N); scp -q /tmp/blob forge:/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 ))"
+SCP = "s=$(date +%s%N); scp -q /tmp/blob forge:/tmp/received 2>/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000 ))"
 
 
 def main(runs: int = 5) -> str:

@@ -97,8 +97,14 @@ server.serve_forever()
 """
 
 
+@pytest.fixture(scope="session")
+def upstream_subnet(client, upstream_network) -> str:
+    """The test 'internet' is a private Docker network: bottles must list it in allow_cidrs."""
+    return client.networks.get(upstream_network).attrs["IPAM"]["Config"][0]["Subnet"]
+
+
 @pytest.fixture
-def manifest(tmp_path: Path) -> Path:
+def manifest(tmp_path: Path, upstream_subnet: str) -> Path:
     path = tmp_path / "claude-bottle.json"
     path.write_text(
         json.dumps(
@@ -106,7 +112,7 @@ def manifest(tmp_path: Path) -> Path:
                 "bottles": {
                     "e2e": {
                         "env": {"BOTTLE_SECRET": "${E2E_SECRET}", "PLAIN": "visible"},
-                        "egress": {"allowlist": ["allowed.test"]},
+                        "egress": {"allowlist": ["allowed.test"], "allow_cidrs": [upstream_subnet]},
                     }
                 },
                 "agents": {"tester": {"bottle": "e2e"}},

@@ -37,5 +37,5 @@ def test_socat_serves_the_subnet_only_and_never_times_out_idle_sessions():
     config = GateConfig.from_data(DATA, {"BOTTLE_AGENT_SUBNET": "172.20.0.0/16"})
     argv = socat_argv(config.forwards[0], config.allow_from)
     assert argv[0] == "socat" and "-T" not in argv
-    assert "range=172.20.0.0/16" in argv[2].split(",")
-    assert argv[3] == "TCP:gitea.example.com:30009,connect-timeout=10"
+    assert "range=172.20.0.0/16" in argv[-2].split(",")
+    assert argv[-1] == "TCP:gitea.example.com:30009,connect-timeout=10"

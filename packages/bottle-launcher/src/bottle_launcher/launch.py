@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
+import secrets as secrets_module
 import signal
 import socket
 import sys
@@ -18,6 +20,7 @@ import docker.errors
 from rich.console import Console
 
 from . import preflight
+from .egress_ca import make_ca
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
@@ -63,6 +66,33 @@ def signals_raise() -> Iterator[None]:
             signal.signal(sig, old)
 
 
+# Claude Code's token may travel only to Anthropic's own hosts.
+TOKEN_HOSTS = ("api.anthropic.com", "claude.ai", "console.anthropic.com")
+UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"
+
+
+def known_secrets(env: dict[str, str], token: str | None) -> bytes:
+    """The values the egress gate must recognise, with where each may go (`*`: any allowlisted
+    host). A DLP match on one of them is judged by its hosts, not blocked as a stranger."""
+    entries = [{"value": value, "hosts": ["*"]} for name, value in env.items() if name != AGENT_TOKEN_VAR]
+    if token:
+        entries.append({"value": token, "hosts": list(TOKEN_HOSTS)})
+    return json.dumps(entries).encode()
+
+
+def _upstream_ca() -> bytes:
+    path = os.environ.get(UPSTREAM_CA_VAR)
+    if not path:
+        return b""
+    try:
+        content = Path(path).read_bytes()
+    except OSError as exc:
+        raise LaunchError(f"{UPSTREAM_CA_VAR}: cannot read {path}: {exc.strerror or exc}") from None
+    if b"-----BEGIN CERTIFICATE-----" not in content:
+        raise LaunchError(f"{UPSTREAM_CA_VAR}: {path} holds no PEM certificate")
+    return content
+
+
 def _tty() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
@@ -81,6 +111,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     plan = build_plan(spec)
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
+    upstream_ca = _upstream_ca()
     identities = ssh_identities(plan, spec.bottle_source.parent)
     gate_identities = git_identities(plan, spec.bottle_source.parent)
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
@@ -111,7 +142,12 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             console.print("not started")
             return 1
     prune_orphans(backend)
+    bottle_id = secrets_module.token_hex(4)
+    ca = make_ca(plan.bottle, bottle_id)
     options = LaunchOptions(
+        bottle_id=bottle_id,
+        egress_ca_cert=ca.cert_pem,
+        egress_upstream_ca=upstream_ca,
         command=request.command,
         detach=request.detach,
         runtime=runtime,
@@ -121,13 +157,13 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     )
     runtime_plan = build_runtime_plan(plan, options, files)
     secrets = Secrets(env=env, files=identities)
+    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": known_secrets(env, token)}
+    sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
     keep = False
     try:
         with signals_raise():
             with console.status("starting bottle") as status:
-                backend.up(
-                    runtime_plan, lambda line: status.update(line[:100]), {"git": Secrets(files=gate_identities)}
-                )
+                backend.up(runtime_plan, lambda line: status.update(line[:100]), sidecar_secrets)
             if request.detach:
                 backend.hand_over(runtime_plan, secrets)
                 keep = True

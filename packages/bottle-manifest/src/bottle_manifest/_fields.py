@@ -162,6 +162,17 @@ def check_repo(value: str) -> str:
     return path
 
 
+def check_cidr(value: str) -> str:
+    """An address range such as `172.18.0.0/16`, or one address (a /32 or /128)."""
+    try:
+        return str(ipaddress.ip_network(value.strip(), strict=True))
+    except ValueError as exc:
+        if "has host bits set" in str(exc):
+            network = ipaddress.ip_network(value.strip(), strict=False)
+            raise ValueError(f"{value!r} has host bits set; write the range as {str(network)!r}") from None
+        raise ValueError(f"{value!r} is not an address range; write e.g. '10.1.0.0/16' or '192.0.2.7/32'") from None
+
+
 def check_skill(value: str) -> str:
     if not _NAME.match(value):
         raise ValueError(f"{value!r} is not a skill name; skills are folder names without '/'")
@@ -177,3 +188,4 @@ IPAddress = Annotated[str, AfterValidator(check_ip)]
 KnownHostKey = Annotated[str, AfterValidator(check_known_host_key)]
 RepoPath = Annotated[str, AfterValidator(check_repo)]
 SkillName = Annotated[str, AfterValidator(check_skill)]
+Cidr = Annotated[str, AfterValidator(check_cidr)]

@@ -6,6 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ._fields import (
     AllowHost,
+    Cidr,
     EnvName,
     EnvValue,
     Hostname,
@@ -55,6 +56,16 @@ class GitEntry(_Connection):
 class Egress(_Model):
     allowlist: list[AllowHost] = Field(
         default_factory=list, description="Host names (or '*.domain') added to the built-in defaults."
+    )
+    allow_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Private, loopback or link-local ranges an allowlisted host may resolve to, and IP "
+        "literals the agent may name. Everything else of that kind is refused (SSRF).",
+    )
+    passthrough: list[AllowHost] = Field(
+        default_factory=list,
+        description="Allowlisted hosts tunnelled without TLS interception (pinned or mTLS clients): "
+        "allowlist and SNI checks only, no secret scanning.",
     )
 
 

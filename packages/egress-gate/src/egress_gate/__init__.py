@@ -1,5 +1,11 @@
-"""The egress gate's mitmproxy addon: host allowlist (now); TLS interception, DLP scanning,
-credential sentinels and the audit log (issue 6).
-"""
+"""The egress gate: a mitmproxy addon enforcing a bottle's egress policy (allowlist, SNI and Host
+checks, SSRF, secret scanning) with the bottle's own CA. The policy and scanning functions are
+pure and importable without mitmproxy; the addon itself is loaded by mitmdump (`python -m
+egress_gate`)."""
+
+from ._dlp import Finding, scan_known, scan_patterns, scan_url_entropy
+from ._policy import Decision, check_destination, decide
 
 __version__ = "0.1.0"
+
+__all__ = ["Decision", "Finding", "check_destination", "decide", "scan_known", "scan_patterns", "scan_url_entropy"]

@@ -1,30 +1,59 @@
-"""Run the gate: mitmdump with our addon, on the port the config names."""
+"""Run the gate: wait for the bottle's CA and secrets in the tmpfs, then mitmdump with our addon."""
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
+from egress_gate._audit import emit
 from egress_gate._config import GateConfig
+
+HANDOVER_TIMEOUT = 60
+CA_FILE = "mitmproxy-ca.pem"  # the bottle's CA, key and certificate, as mitmproxy's confdir expects
+
+
+def _wait_for_handover(handover: Path) -> None:
+    deadline = time.monotonic() + HANDOVER_TIMEOUT
+    while not (handover / "env").exists():
+        if time.monotonic() > deadline:
+            emit("error", message=f"the launcher did not hand over the CA within {HANDOVER_TIMEOUT} s")
+            sys.exit(1)
+        time.sleep(0.02)
+    if not (handover / CA_FILE).is_file():
+        emit("error", message="no CA was handed over; refusing to run without one")
+        sys.exit(1)
+
+
+def _upstream_trust(config: GateConfig) -> str | None:
+    """The public CAs plus a private one the user named, as one bundle in the tmpfs."""
+    if not config.upstream_ca:
+        return None
+    import certifi
+
+    bundle = config.handover / "upstream-trust.pem"
+    bundle.write_text(Path(certifi.where()).read_text() + "\n" + Path(config.upstream_ca).read_text())
+    return str(bundle)
 
 
 def main() -> None:
     from mitmproxy.tools.main import mitmdump
 
     config = GateConfig.load()
+    _wait_for_handover(config.handover)
     addon = Path(__file__).with_name("addon.py")
-    sys.argv = [
-        "mitmdump",
-        "--quiet",
-        "--listen-host",
-        "0.0.0.0",
-        "--listen-port",
-        str(config.port),
-        "--set",
-        "connection_strategy=lazy",
-        "-s",
-        str(addon),
-    ]
+    options = {
+        "confdir": str(config.handover),
+        "connection_strategy": "lazy",
+        "ssl_insecure": "false",  # upstream certificates are verified
+    }
+    trust = _upstream_trust(config)
+    if trust:
+        options["ssl_verify_upstream_trusted_ca"] = trust
+    argv = ["mitmdump", "--quiet", "--listen-host", "0.0.0.0", "--listen-port", str(config.port)]
+    for key, value in options.items():
+        argv += ["--set", f"{key}={value}"]
+    sys.argv = [*argv, "-s", str(addon)]
     mitmdump()
 
 

@@ -1,4 +1,5 @@
-"""The small config the launcher writes into the sidecar before it starts."""
+"""The small config the launcher writes into the sidecar before it starts, and the files the
+launcher hands over into its tmpfs (the CA key, the bottle's known secrets)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_PATH = "/etc/egress-gate/config.json"
+HANDOVER_DIR = "/run/egress-gate"  # tmpfs; also mitmproxy's confdir (it holds the CA key)
 
 
 @dataclass(frozen=True)
@@ -15,9 +17,23 @@ class GateConfig:
     bottle: str
     allowlist: tuple[str, ...]
     port: int = 8888
+    allow_cidrs: tuple[str, ...] = ()
+    passthrough: tuple[str, ...] = ()
+    upstream_ca: str | None = None  # extra PEM CAs the gate trusts for upstreams (a private CA)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> GateConfig:
         where = Path(path or os.environ.get("EGRESS_GATE_CONFIG", DEFAULT_PATH))
         data = json.loads(where.read_text())
-        return cls(bottle=data["bottle"], allowlist=tuple(data["allowlist"]), port=int(data.get("port", 8888)))
+        return cls(
+            bottle=data["bottle"],
+            allowlist=tuple(data["allowlist"]),
+            port=int(data.get("port", 8888)),
+            allow_cidrs=tuple(data.get("allow_cidrs", ())),
+            passthrough=tuple(data.get("passthrough", ())),
+            upstream_ca=data.get("upstream_ca"),
+        )
+
+    @property
+    def handover(self) -> Path:
+        return Path(os.environ.get("EGRESS_GATE_HANDOVER", HANDOVER_DIR))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 @dataclass(frozen=True)
@@ -34,3 +37,49 @@ def decide(host: str, allowlist: list[str] | tuple[str, ...], bottle: str) -> De
         return Decision(True, f"allowlist:{entry}")
     name = normalize(host)
     return Decision(False, "not-allowlisted", f'add "{name}" to bottles.{bottle}.egress.allowlist')
+
+
+# Ranges a name on the allowlist must not resolve into unless allow_cidrs says so (SSRF):
+# loopback, RFC 1918 and ULA private, link-local (cloud metadata lives there), CGNAT, and the
+# unspecified, reserved and multicast blocks.
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def is_internal(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+        or address.is_multicast
+        or (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT)
+    )
+
+
+def ip_literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
+def check_destination(host: str, addresses: list[str], allow_cidrs: tuple[str, ...], bottle: str) -> Decision:
+    """IP literals need a covering allow_cidrs range; names must not resolve into an internal
+    range that no allow_cidrs entry covers."""
+    networks = [ipaddress.ip_network(cidr) for cidr in allow_cidrs]
+    literal = ip_literal(host)
+    if literal is not None:
+        covering = next((n for n in networks if literal in n), None)
+        if covering is None:
+            hint = f'add "{literal}/{literal.max_prefixlen}" to bottles.{bottle}.egress.allow_cidrs'
+            return Decision(False, "ip-literal", hint)
+        return Decision(True, f"allow_cidrs:{covering}")
+    for text in addresses:
+        address = ipaddress.ip_address(text)
+        if is_internal(address) and not any(address in n for n in networks):
+            hint = f"add a range covering {address} to bottles.{bottle}.egress.allow_cidrs if {host} is internal"
+            return Decision(False, "internal-address", hint)
+    return Decision(True, "public-address")

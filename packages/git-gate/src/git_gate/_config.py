@@ -41,6 +41,15 @@ class Remote:
             "-o", f"UserKnownHostsFile={KNOWN_HOSTS}",
             "-o", "GlobalKnownHostsFile=/dev/null",
             "-o", f"HostKeyAlias={self.key_alias}",
+            # One upstream connection, kept a while and shared: a fetch before every agent
+            # fetch then costs a round trip, not an SSH handshake.
+            "-o", "ControlMaster=auto",
+            "-o", f"ControlPath={HANDOVER_DIR}/cm-%C",
+            "-o", "ControlPersist=300",
+            # A shared connection must notice a dead upstream fast, or every fetch would wait
+            # out its whole timeout on it.
+            "-o", "ServerAliveInterval=5",
+            "-o", "ServerAliveCountMax=2",
         ]  # fmt: skip
         return "ssh " + shlex.join(options)
 

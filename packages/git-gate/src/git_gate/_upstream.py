@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from git import Git
-from git.exc import GitCommandError
 
 ZERO = "0" * 40
 FETCH_TIMEOUT = 60
@@ -18,6 +16,24 @@ MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
 class UpstreamError(Exception):
     pass
+
+
+class _Failed(Exception):
+    def __init__(self, status: int | str, stdout: str, stderr: str) -> None:
+        super().__init__(stderr)
+        self.status, self.stdout, self.stderr = status, stdout, stderr
+
+
+def _run(repo_dir: Path, args: list[str], timeout: float) -> str:
+    # Plain subprocess rather than GitPython here: the hooks run on every fetch and push, and
+    # importing GitPython costs more than the command itself under gVisor.
+    try:
+        result = subprocess.run(["git", *args], cwd=repo_dir, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise _Failed("timeout", "", f"no answer within {timeout:.0f} s") from None
+    if result.returncode != 0:
+        raise _Failed(result.returncode, result.stdout, result.stderr)
+    return result.stdout
 
 
 @dataclass(frozen=True)
@@ -35,20 +51,16 @@ class RefUpdate:
         return self.old == ZERO
 
 
-def _reason(exc: GitCommandError) -> str:
-    text = (exc.stderr or "").strip().replace("stderr: ", "").strip("'\n ")
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+def _reason(exc: _Failed) -> str:
+    lines = [line.strip() for line in exc.stderr.splitlines() if line.strip()]
     return "; ".join(lines[-3:]) or f"git exited with {exc.status}"
 
 
 def refresh(repo_dir: Path, url: str) -> None:
     """Make the mirror's branches and tags exactly upstream's, now (deleted ones pruned)."""
     try:
-        Git(str(repo_dir)).execute(
-            ["git", "fetch", "--quiet", "--prune", "--no-tags", url, *MIRROR_REFSPECS],
-            kill_after_timeout=FETCH_TIMEOUT,
-        )
-    except GitCommandError as exc:
+        _run(repo_dir, ["fetch", "--quiet", "--prune", "--no-tags", url, *MIRROR_REFSPECS], FETCH_TIMEOUT)
+    except _Failed as exc:
         raise UpstreamError(f"fetch from {url} failed: {_reason(exc)}") from None
 
 
@@ -61,23 +73,19 @@ def forward(repo_dir: Path, url: str, updates: Sequence[RefUpdate]) -> None:
     leases = [f"--force-with-lease={u.ref}:{'' if u.is_create else u.old}" for u in updates]
     refspecs = [f":{u.ref}" if u.is_delete else f"{u.new}:{u.ref}" for u in updates]
     if url.startswith(("/", "file:")):
-        # A local upstream would inherit the quarantine and refuse the push. GitPython copies
-        # os.environ for the child, so the variable has to leave this (short-lived) process.
+        # A local upstream would inherit the quarantine and refuse the push.
         os.environ.pop("GIT_QUARANTINE_PATH", None)
     try:
-        Git(str(repo_dir)).execute(
-            ["git", "push", "--atomic", "--porcelain", "--quiet", *leases, url, *refspecs],
-            kill_after_timeout=PUSH_TIMEOUT,
-        )
-    except GitCommandError as exc:
-        refused = _porcelain_refusals(str(exc.stdout or ""))
+        _run(repo_dir, ["push", "--atomic", "--porcelain", "--quiet", *leases, url, *refspecs], PUSH_TIMEOUT)
+    except _Failed as exc:
+        refused = _porcelain_refusals(exc.stdout)
         raise UpstreamError(f"upstream refused the push: {refused or _reason(exc)}") from None
 
 
 def _porcelain_refusals(stdout: str) -> str:
     """`!<TAB>src:dst<TAB>[rejected] (stale info)` lines, as `dst: rejected (stale info)`."""
     reasons = []
-    for line in stdout.replace("stdout: ", "").strip("'\n ").splitlines():
+    for line in stdout.splitlines():
         fields = line.split("\t")
         if len(fields) >= 3 and fields[0] == "!":
             reasons.append(f"{fields[1].split(':')[-1]}: {fields[2].strip('[]').replace('] ', ' ')}")
@@ -87,12 +95,10 @@ def _porcelain_refusals(stdout: str) -> str:
 def default_branch(repo_dir: Path, url: str) -> str | None:
     """The ref upstream's HEAD points at, so a clone from the mirror checks out the same branch."""
     try:
-        out = Git(str(repo_dir)).execute(
-            ["git", "ls-remote", "--symref", url, "HEAD"], kill_after_timeout=FETCH_TIMEOUT
-        )
-    except GitCommandError as exc:
+        out = _run(repo_dir, ["ls-remote", "--symref", url, "HEAD"], FETCH_TIMEOUT)
+    except _Failed as exc:
         raise UpstreamError(f"cannot read HEAD of {url}: {_reason(exc)}") from None
-    for line in str(out).splitlines():
+    for line in out.splitlines():
         if line.startswith("ref: ") and line.endswith("\tHEAD"):
             return line[5:].split("\t")[0]
     return None

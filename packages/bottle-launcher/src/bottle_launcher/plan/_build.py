@@ -40,4 +40,6 @@ def build_plan(spec: AgentSpec) -> Plan:
             for e in bottle.git
         ),
         egress_allowlist=tuple(spec.egress_allowlist),
+        egress_allow_cidrs=tuple(bottle.egress.allow_cidrs),
+        egress_passthrough=tuple(bottle.egress.passthrough),
     )

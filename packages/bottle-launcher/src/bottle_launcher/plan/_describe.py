@@ -17,6 +17,10 @@ def describe(plan: Plan) -> dict[str, Any]:
         "prompt": plan.prompt,
         "ssh": [{"host": s.host, "hostname": s.hostname, "port": s.port, "user": s.user} for s in plan.ssh],
         "git": [{"host": g.host, "hostname": g.hostname, "port": g.port, "repos": list(g.repos)} for g in plan.git],
-        "egress": {"allowlist": list(plan.egress_allowlist)},
+        "egress": {
+            "allowlist": list(plan.egress_allowlist),
+            "allow_cidrs": list(plan.egress_allow_cidrs),
+            "passthrough": list(plan.egress_passthrough),
+        },
         **plan.extra,
     }

@@ -46,3 +46,5 @@ class Plan:
     git: tuple[GitRemote, ...]
     egress_allowlist: tuple[str, ...]
     extra: dict[str, object] = field(default_factory=dict)
+    egress_allow_cidrs: tuple[str, ...] = ()
+    egress_passthrough: tuple[str, ...] = ()

@@ -18,6 +18,10 @@ LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
 EGRESS_PORT = 8888
 HANDOVER_DIR = "/run/bottle"
+EGRESS_UID = 999
+EGRESS_HANDOVER = "/run/egress-gate"  # tmpfs in the egress sidecar: the CA key, known secrets
+AGENT_CA = "/home/claude/.bottle/ca.pem"
+AGENT_CA_BUNDLE = "/home/claude/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ class LaunchOptions:
     launcher_host: str = ""
     launcher_pid: int = 0
     bottle_id: str = field(default_factory=lambda: secrets.token_hex(4))
+    egress_ca_cert: bytes = b""  # the bottle's CA certificate (public); its key is a Secret
+    egress_upstream_ca: bytes = b""  # extra CAs the gate trusts for upstreams (a private CA)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,13 @@ def agent_command(plan: Plan, command: tuple[str, ...]) -> tuple[str, ...]:
 def proxy_environment(egress_host: str) -> dict[str, str]:
     url = f"http://{egress_host}:{EGRESS_PORT}"
     return {
+        # Node (Claude Code) adds our CA to its own; the rest replace their store with a bundle.
+        "NODE_EXTRA_CA_CERTS": AGENT_CA,
+        "SSL_CERT_FILE": AGENT_CA_BUNDLE,
+        "REQUESTS_CA_BUNDLE": AGENT_CA_BUNDLE,
+        "GIT_SSL_CAINFO": AGENT_CA_BUNDLE,
+        "CURL_CA_BUNDLE": AGENT_CA_BUNDLE,
+        "PIP_CERT": AGENT_CA_BUNDLE,
         "HTTPS_PROXY": url,
         "HTTP_PROXY": url,
         "https_proxy": url,
@@ -125,10 +138,22 @@ def proxy_environment(egress_host: str) -> dict[str, str]:
     }
 
 
-def egress_config(plan: Plan) -> bytes:
+UPSTREAM_CA_PATH = "/etc/egress-gate/upstream-ca.pem"
+
+
+def egress_config(plan: Plan, upstream_ca: bool = False) -> bytes:
     import json
 
-    return json.dumps({"bottle": plan.bottle, "allowlist": list(plan.egress_allowlist), "port": EGRESS_PORT}).encode()
+    return json.dumps(
+        {
+            "bottle": plan.bottle,
+            "allowlist": list(plan.egress_allowlist),
+            "allow_cidrs": list(plan.egress_allow_cidrs),
+            "passthrough": list(plan.egress_passthrough),
+            "port": EGRESS_PORT,
+            "upstream_ca": UPSTREAM_CA_PATH if upstream_ca else None,
+        }
+    ).encode()
 
 
 def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[FileSpec, ...] = ()) -> RuntimePlan:
@@ -146,10 +171,21 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         command=None,
         labels=_labels(bid, plan, options, "egress"),
         networks=(internal.name, outside.name),
-        files=(FileSpec("/etc", "egress-gate/config.json", egress_config(plan)),),
+        files=(
+            FileSpec("/etc", "egress-gate/config.json", egress_config(plan, bool(options.egress_upstream_ca))),
+            *(
+                [FileSpec("/etc", "egress-gate/upstream-ca.pem", options.egress_upstream_ca)]
+                if options.egress_upstream_ca
+                else []
+            ),
+        ),
+        tmpfs={EGRESS_HANDOVER: f"uid={EGRESS_UID},gid={EGRESS_UID},mode=0700,size=4m"},
+        user=str(EGRESS_UID),
         ready_event="ready",
         ports=(EGRESS_PORT,),
+        handover=EGRESS_HANDOVER,
     )
+    agent_files = (*agent_files, FileSpec("/home/claude", ".bottle/ca.pem", options.egress_ca_cert, 0o644, AGENT_UID))
     sidecars = [egress]
     if plan.ssh:
         sidecars.append(

@@ -1,0 +1,193 @@
+"""The egress gate against a real TLS upstream, with the agent image's real clients (Node and
+curl): interception with the bottle's own CA, SNI and Host checks, SSRF and IP literals,
+secret scanning, passthrough and streamed responses."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import bottle_launch
+from tls_upstream import make_test_ca, start_tls_upstream
+
+# CONNECT through the proxy, then TLS with the SNI we choose, then one HTTPS request; prints
+# "<status> <issuer CN> <body>". Node's own modules only: the agent image's Node, as Claude runs.
+NODE = r"""
+const http = require('http'), tls = require('tls');
+const [host, sni, path, hostHeader] = process.argv.slice(2);
+const proxy = new URL(process.env.HTTPS_PROXY);
+http.request({host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: `${host}:443`})
+  .on('connect', (res, socket) => {
+    if (res.statusCode !== 200) { console.log(`${res.statusCode} - tunnel refused`); process.exit(0); }
+    const secure = tls.connect({socket, servername: sni}, () => {
+      const issuer = secure.getPeerCertificate().issuer.CN;
+      const req = require('https').request({createConnection: () => secure, host, path,
+        headers: {Host: hostHeader || host}}, (r) => {
+        let body = ''; r.on('data', (c) => body += c);
+        r.on('end', () => { console.log(`${r.statusCode} ${issuer} ${body.trim()}`); process.exit(0); });
+      });
+      req.end();
+    });
+    secure.on('error', (e) => { console.log(`TLS-ERROR ${e.code || e.message}`); process.exit(0); });
+  }).end();
+"""
+
+
+@pytest.fixture(scope="module")
+def test_ca(tmp_path_factory) -> tuple[object, Path]:
+    ca = make_test_ca()
+    path = tmp_path_factory.mktemp("ca") / "upstream-ca.pem"
+    path.write_bytes(ca.cert_pem)
+    return ca, path
+
+
+@pytest.fixture(scope="module")
+def tls_upstream(client, images, upstream_network, test_ca) -> Iterator[object]:
+    container = start_tls_upstream(client, images["egress"], upstream_network, test_ca[0])
+    yield container
+    container.remove(force=True)
+
+
+def start(tmp_path: Path, upstream_network: str, ca_path: Path, egress: dict, env: dict | None = None) -> str:
+    manifest = tmp_path / "claude-bottle.json"
+    bottle = {"egress": egress, "env": env or {}}
+    manifest.write_text(json.dumps({"bottles": {"eg": bottle}, "agents": {"tester": {"bottle": "eg"}}}))
+    result = bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--detach", "--egress-network", upstream_network,
+        "--", "sleep", "infinity",
+        env={"BOTTLE_EGRESS_UPSTREAM_CA": str(ca_path)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def secret() -> str:
+    return "s3cr3t-" + base64.b32encode(__import__("os").urandom(10)).decode()
+
+
+@pytest.fixture(scope="module")
+def bottle(tmp_path_factory, upstream_network, upstream_subnet, test_ca, tls_upstream, secret) -> Iterator[str]:
+    egress = {
+        "allowlist": ["tls.test", "other.test", "passthrough.test"],
+        "allow_cidrs": [upstream_subnet],
+        "passthrough": ["passthrough.test"],
+    }
+    bottle_id = start(tmp_path_factory.mktemp("eg"), upstream_network, test_ca[1], egress, {"MY_TOKEN": secret})
+    yield bottle_id
+    bottle_launch("stop", bottle_id)
+
+
+def sh(bottle_id: str, script: str) -> subprocess.CompletedProcess[str]:
+    return bottle_launch("exec", bottle_id, "--", "bash", "-c", script, timeout=120)
+
+
+def node(bottle_id: str, host: str, sni: str, path: str = "/", host_header: str = "") -> str:
+    encoded = base64.b64encode(NODE.encode()).decode()
+    script = f"echo {encoded} | base64 -d > /tmp/c.js && node /tmp/c.js {host} {sni} {path} {host_header}"
+    return sh(bottle_id, script).stdout.strip()
+
+
+def test_https_is_intercepted_with_the_bottles_own_ca(bottle):
+    out = node(bottle, "tls.test", "tls.test")
+    assert out.startswith(f"200 claude-bottle eg {bottle} egress CA hello from tls.test over tls"), out
+    curl = sh(bottle, "curl -sS https://tls.test/")  # curl trusts the bundle through CURL_CA_BUNDLE
+    assert curl.stdout == "hello from tls.test over tls", curl.stderr
+
+
+def test_an_sni_that_is_not_the_connect_host_is_refused(bottle):
+    out = node(bottle, "tls.test", "other.test")
+    assert out.startswith("403 "), out
+    assert "rule: sni-mismatch" in out
+
+
+def test_a_host_header_that_is_not_the_connect_host_is_refused(bottle):
+    out = node(bottle, "tls.test", "tls.test", "/", "other.test")
+    assert out.startswith("403 ") and "rule: host-mismatch" in out, out
+
+
+def test_an_off_list_host_is_refused_at_connect(bottle):
+    out = node(bottle, "blocked.test", "blocked.test")
+    assert out == "403 - tunnel refused"
+
+
+def test_a_secret_in_a_gzip_body_is_blocked_and_never_arrives(bottle, tls_upstream):
+    aws = "AKIA" + "Q3EGZ7XK2LPN4RTV"
+    body = base64.b64encode(gzip.compress(f'{{"note": "key {aws}"}}'.encode())).decode()
+    script = (
+        f"echo {body} | base64 -d > /tmp/body.gz && curl -sS -w ' %{{http_code}}' -X POST"
+        " -H 'Content-Encoding: gzip' -H 'Content-Type: application/json' --data-binary @/tmp/body.gz"
+        " https://tls.test/upload"
+    )
+    out = sh(bottle, script).stdout
+    assert out.endswith(" 403"), out
+    assert "rule: dlp:aws-access-key-id" in out and "in the body" in out
+    assert aws not in out
+    assert "/upload" not in tls_upstream.logs().decode()  # the upstream never saw the request
+
+
+@pytest.mark.parametrize(
+    ("where", "curl_args"),
+    [
+        ("url", "'https://tls.test/search?q=ghp_{tok}'"),
+        ("header", "-H 'X-Note: ghp_{tok}' https://tls.test/"),
+    ],
+)
+def test_a_token_in_the_url_or_a_header_is_blocked(bottle, where, curl_args):
+    token = "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
+    out = sh(bottle, f"curl -sS -w ' %{{http_code}}' {curl_args.format(tok=token)}").stdout
+    assert out.endswith(" 403"), out
+    assert "rule: dlp:github-token" in out and token not in out
+
+
+def test_the_bottles_own_secret_may_go_to_an_allowlisted_host(bottle, secret, tls_upstream):
+    out = sh(bottle, 'curl -sS -X POST --data "token=$MY_TOKEN" https://tls.test/own').stdout
+    assert json.loads(out)["body"] == f"token={secret}"
+
+
+def test_a_high_entropy_query_value_is_blocked(bottle):
+    value = base64.b64encode(__import__("os").urandom(30)).decode().replace("+", "A").replace("/", "B").rstrip("=")
+    out = sh(bottle, f"curl -sS -w ' %{{http_code}}' 'https://tls.test/x?v={value}'").stdout
+    assert out.endswith(" 403") and "rule: dlp:high-entropy-url" in out, out
+
+
+def test_passthrough_is_not_intercepted(bottle, test_ca):
+    out = node(bottle, "passthrough.test", "passthrough.test")
+    # Not our CA: the agent does not trust the upstream's private CA, so the handshake fails ...
+    assert out.startswith("TLS-ERROR"), out
+    # ... and with that CA given explicitly, the upstream's own certificate is what arrives.
+    pem = base64.b64encode(test_ca[0].cert_pem).decode()
+    curl = sh(
+        bottle, f"echo {pem} | base64 -d > /tmp/up.pem && curl -sS --cacert /tmp/up.pem https://passthrough.test/"
+    )
+    assert curl.stdout == "hello from passthrough.test over tls", curl.stderr
+
+
+def test_server_sent_events_arrive_one_by_one(bottle):
+    script = (
+        'curl -sS -N https://tls.test/sse | while read -r line; do [ -n "$line" ] && echo "$(date +%s.%N) $line"; done'
+    )
+    lines = sh(bottle, script).stdout.splitlines()
+    assert len(lines) == 4, lines
+    arrived = [float(line.split()[0]) for line in lines]
+    # Sent 0.4 s apart; buffered, they would all arrive together at the end.
+    assert arrived[-1] - arrived[0] > 0.9, lines
+
+
+def test_internal_addresses_need_allow_cidrs(tmp_path, upstream_network, test_ca, tls_upstream, client):
+    bottle_id = start(tmp_path, upstream_network, test_ca[1], {"allowlist": ["tls.test"]})
+    try:
+        out = node(bottle_id, "tls.test", "tls.test")
+        assert out == "403 - tunnel refused", out
+        ip = client.containers.get(tls_upstream.id).attrs["NetworkSettings"]["Networks"][upstream_network]["IPAddress"]
+        literal = sh(bottle_id, f"curl -sS -o /dev/null https://{ip}/")
+        assert "CONNECT tunnel failed, response 403" in literal.stderr, literal.stderr
+        gate_log = client.containers.get(f"bottle-tester-{bottle_id}-egress").logs().decode()
+        assert '"rule":"internal-address"' in gate_log and '"rule":"ip-literal"' in gate_log
+    finally:
+        bottle_launch("stop", bottle_id)

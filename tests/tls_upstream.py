@@ -1,0 +1,124 @@
+"""A real TLS upstream for the egress tests: certificates from a test CA, one server answering
+for several names, echoing what it received (so a test sees exactly what left the gate)."""
+
+from __future__ import annotations
+
+import datetime
+import time
+import uuid
+from dataclasses import dataclass
+
+import docker
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+NAMES = ("tls.test", "other.test", "passthrough.test")
+
+SERVER = r"""
+import http.server, json, ssl, sys, time
+seen_sni = {}
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def _send(self, status, body, ctype="text/plain"):
+        self.send_response(status); self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+    def do_GET(self):
+        if self.path == "/sse":
+            self.send_response(200); self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache"); self.end_headers()
+            for i in range(4):
+                self.wfile.write(f"data: event-{i} {time.time():.3f}\n\n".encode()); self.wfile.flush()
+                time.sleep(0.4)
+            self.close_connection = True
+            return
+        self._send(200, f"hello from {self.headers.get('Host')} over tls".encode())
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        seen = json.dumps({"path": self.path, "headers": dict(self.headers), "body": body.decode("latin-1")})
+        print(seen, flush=True)
+        self._send(200, seen.encode(), "application/json")
+    def log_message(self, *args):
+        pass
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain("/srv/cert.pem", "/srv/key.pem")
+server = http.server.ThreadingHTTPServer(("0.0.0.0", 443), H)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print("listening", flush=True)
+server.serve_forever()
+"""
+
+
+@dataclass(frozen=True)
+class TestCA:
+    cert_pem: bytes
+    leaf_cert_pem: bytes
+    leaf_key_pem: bytes
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def make_test_ca() -> TestCA:
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(_name("test upstream CA"))
+        .issuer_name(_name("test upstream CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(_name(NAMES[0]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in NAMES]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    return TestCA(
+        ca.public_bytes(pem),
+        leaf.public_bytes(pem),
+        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
+
+
+def start_tls_upstream(client: docker.DockerClient, image: str, network: str, ca: TestCA):
+    import io
+    import tarfile
+
+    container = client.containers.create(
+        image,
+        entrypoint=["python3", "-c", SERVER],
+        name=f"{network}-tls-{uuid.uuid4().hex[:4]}",
+        network=network,
+        user="0",
+    )
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in (("cert.pem", ca.leaf_cert_pem), ("key.pem", ca.leaf_key_pem)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    container.put_archive("/srv", buffer.getvalue())
+    net = client.networks.get(network)
+    net.disconnect(container)
+    net.connect(container, aliases=list(NAMES))
+    container.start()
+    deadline = time.monotonic() + 30
+    while b"listening" not in container.logs():
+        assert time.monotonic() < deadline, container.logs().decode(errors="replace")
+        time.sleep(0.05)
+    return container
