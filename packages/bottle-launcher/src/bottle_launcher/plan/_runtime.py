@@ -164,70 +164,16 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         outside = NetworkSpec(options.egress_network, False, {}, external=True)
     else:
         outside = NetworkSpec(f"{stem}-egress", False, _labels(bid, plan, options, "network"))
-    egress = ContainerSpec(
-        name=f"{stem}-egress",
-        role="egress",
-        image="egress",
-        command=None,
-        labels=_labels(bid, plan, options, "egress"),
-        networks=(internal.name, outside.name),
-        files=(
-            FileSpec("/etc", "egress-gate/config.json", egress_config(plan, bool(options.egress_upstream_ca))),
-            *(
-                [FileSpec("/etc", "egress-gate/upstream-ca.pem", options.egress_upstream_ca)]
-                if options.egress_upstream_ca
-                else []
-            ),
-        ),
-        tmpfs={EGRESS_HANDOVER: f"uid={EGRESS_UID},gid={EGRESS_UID},mode=0700,size=4m"},
-        user=str(EGRESS_UID),
-        ready_event="ready",
-        ports=(EGRESS_PORT,),
-        handover=EGRESS_HANDOVER,
-    )
+    networks = (internal.name, outside.name)
+    sidecars = [_egress_gate(stem, networks, plan, options)]
     agent_files = (*agent_files, FileSpec("/home/claude", ".bottle/ca.pem", options.egress_ca_cert, 0o644, AGENT_UID))
-    sidecars = [egress]
     if plan.ssh:
-        sidecars.append(
-            ContainerSpec(
-                name=f"{stem}-ssh",
-                role="ssh",
-                image="ssh-gate",
-                command=None,
-                labels=_labels(bid, plan, options, "ssh"),
-                networks=(internal.name, outside.name),
-                files=(FileSpec("/etc", "ssh-gate/config.json", _ssh.gate_config(plan)),),
-                ready_event="ready",
-                ports=tuple(f.listen for f in _ssh.forwards(plan)),
-                extra_hosts=_ssh.gate_extra_hosts(plan),
-            )
-        )
+        sidecars.append(_ssh_gate(stem, networks, plan, options))
         agent_files = (*agent_files, *_ssh_files(plan))
     if plan.git:
-        sidecars.append(
-            ContainerSpec(
-                name=f"{stem}-git",
-                role="git",
-                image="git-gate",
-                command=None,
-                labels=_labels(bid, plan, options, "git"),
-                networks=(internal.name, outside.name),
-                files=(
-                    FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
-                    FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
-                ),
-                tmpfs={_git.GIT_GATE_HANDOVER: f"uid={_git.GIT_GATE_UID},gid={_git.GIT_GATE_UID},mode=0700,size=1m"},
-                user=str(_git.GIT_GATE_UID),
-                ready_event="ready",
-                ports=(_git.GIT_GATE_PORT,),
-                extra_hosts=_git.gate_extra_hosts(plan),
-                handover=_git.GIT_GATE_HANDOVER,
-            )
-        )
-        agent_files = (
-            *agent_files,
-            FileSpec("/home/claude", ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID),
-        )
+        sidecars.append(_git_gate(stem, networks, plan, options))
+        gitconfig = FileSpec("/home/claude", ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
+        agent_files = (*agent_files, gitconfig)
     agent = ContainerSpec(
         name=f"{stem}-agent",
         role="agent",
@@ -236,13 +182,74 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         labels=_labels(bid, plan, options, "agent"),
         networks=(internal.name,),
         environment=proxy_environment("egress-gate"),
-        tmpfs={HANDOVER_DIR: f"uid={AGENT_UID},gid={AGENT_UID},mode=0700,size=1m"},
+        tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m")},
         files=agent_files,
         user=str(AGENT_UID),
         tty=not options.detach,
         handover=HANDOVER_DIR,
     )
     return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
+
+
+def _tmpfs(uid: int, size: str) -> str:
+    return f"uid={uid},gid={uid},mode=0700,size={size}"
+
+
+def _egress_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
+    upstream_ca = options.egress_upstream_ca
+    files = [FileSpec("/etc", "egress-gate/config.json", egress_config(plan, bool(upstream_ca)))]
+    if upstream_ca:
+        files.append(FileSpec("/etc", "egress-gate/upstream-ca.pem", upstream_ca))
+    return ContainerSpec(
+        name=f"{stem}-egress",
+        role="egress",
+        image="egress",
+        command=None,
+        labels=_labels(options.bottle_id, plan, options, "egress"),
+        networks=networks,
+        files=tuple(files),
+        tmpfs={EGRESS_HANDOVER: _tmpfs(EGRESS_UID, "4m")},
+        user=str(EGRESS_UID),
+        ready_event="ready",
+        ports=(EGRESS_PORT,),
+        handover=EGRESS_HANDOVER,
+    )
+
+
+def _ssh_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
+    return ContainerSpec(
+        name=f"{stem}-ssh",
+        role="ssh",
+        image="ssh-gate",
+        command=None,
+        labels=_labels(options.bottle_id, plan, options, "ssh"),
+        networks=networks,
+        files=(FileSpec("/etc", "ssh-gate/config.json", _ssh.gate_config(plan)),),
+        ready_event="ready",
+        ports=tuple(f.listen for f in _ssh.forwards(plan)),
+        extra_hosts=_ssh.gate_extra_hosts(plan),
+    )
+
+
+def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
+    return ContainerSpec(
+        name=f"{stem}-git",
+        role="git",
+        image="git-gate",
+        command=None,
+        labels=_labels(options.bottle_id, plan, options, "git"),
+        networks=networks,
+        files=(
+            FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
+            FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
+        ),
+        tmpfs={_git.GIT_GATE_HANDOVER: _tmpfs(_git.GIT_GATE_UID, "1m")},
+        user=str(_git.GIT_GATE_UID),
+        ready_event="ready",
+        ports=(_git.GIT_GATE_PORT,),
+        extra_hosts=_git.gate_extra_hosts(plan),
+        handover=_git.GIT_GATE_HANDOVER,
+    )
 
 
 def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:

@@ -101,7 +101,7 @@ class DockerBackend:
             hosts = {}
             allowed = []
             for spec, container_id in zip(plan.sidecars, ids, strict=True):
-                address = self._ip(container_id, plan.internal_network)
+                address = self._ip(container_id, spec, plan.internal_network)
                 hosts[f"{spec.role}-gate"] = address
                 allowed += [(address, port) for port in spec.ports]
             # A sidecar's address exists once it starts; its readiness (mitmproxy takes a second or
@@ -174,19 +174,25 @@ class DockerBackend:
             logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
             if any(_event(line) == spec.ready_event for line in logs.splitlines()):
                 return
-            state = self.api.inspect_container(container_id)["State"]
-            if not state["Running"]:
-                tail = logs.decode(errors="replace").strip().splitlines()[-15:]
-                raise LaunchError(f"sidecar {spec.role} exited before it was ready:\n" + "\n".join(tail))
+            if not self.api.inspect_container(container_id)["State"]["Running"]:
+                raise self._exited(container_id, spec)
             time.sleep(0.03)
         if not give_up.is_set():
             raise LaunchError(f"sidecar {spec.role} was not ready within {READY_TIMEOUT:.0f} s")
 
-    def _ip(self, container_id: str, network: str) -> str:
-        networks = self.api.inspect_container(container_id)["NetworkSettings"]["Networks"]
-        address = (networks.get(network) or {}).get("IPAddress")
+    def _exited(self, container_id: str, spec: ContainerSpec) -> LaunchError:
+        logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
+        tail = logs.decode(errors="replace").strip().splitlines()[-15:]
+        return LaunchError(f"sidecar {spec.role} exited before it was ready:\n" + "\n".join(tail))
+
+    def _ip(self, container_id: str, spec: ContainerSpec, network: str) -> str:
+        inspected = self.api.inspect_container(container_id)
+        address = (inspected["NetworkSettings"]["Networks"].get(network) or {}).get("IPAddress")
         if not address:
-            raise LaunchError(f"container {container_id[:12]} has no address on {network}")
+            # A sidecar that fails at once (an unreachable upstream) has lost its address already.
+            if not inspected["State"]["Running"]:
+                raise self._exited(container_id, spec)
+            raise LaunchError(f"sidecar {spec.role} has no address on {network}")
         return str(address)
 
     def _fence(self, plan: RuntimePlan, agent_id: str, allowed: list[tuple[str, int]]) -> None:
