@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import getpass
-import json
 import os
-import secrets as secrets_module
+import secrets
 import signal
 import socket
 import sys
@@ -21,6 +20,7 @@ from rich.console import Console
 
 from . import preflight
 from .egress_ca import make_ca
+from .egress_secrets import known_secrets, read_upstream_ca
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
@@ -66,33 +66,6 @@ def signals_raise() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-# Claude Code's token may travel only to Anthropic's own hosts.
-TOKEN_HOSTS = ("api.anthropic.com", "claude.ai", "console.anthropic.com")
-UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"
-
-
-def known_secrets(env: dict[str, str], token: str | None) -> bytes:
-    """The values the egress gate must recognise, with where each may go (`*`: any allowlisted
-    host). A DLP match on one of them is judged by its hosts, not blocked as a stranger."""
-    entries = [{"value": value, "hosts": ["*"]} for name, value in env.items() if name != AGENT_TOKEN_VAR]
-    if token:
-        entries.append({"value": token, "hosts": list(TOKEN_HOSTS)})
-    return json.dumps(entries).encode()
-
-
-def _upstream_ca() -> bytes:
-    path = os.environ.get(UPSTREAM_CA_VAR)
-    if not path:
-        return b""
-    try:
-        content = Path(path).read_bytes()
-    except OSError as exc:
-        raise LaunchError(f"{UPSTREAM_CA_VAR}: cannot read {path}: {exc.strerror or exc}") from None
-    if b"-----BEGIN CERTIFICATE-----" not in content:
-        raise LaunchError(f"{UPSTREAM_CA_VAR}: {path} holds no PEM certificate")
-    return content
-
-
 def _tty() -> bool:
     return sys.stdin.isatty() and sys.stderr.isatty()
 
@@ -111,7 +84,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     plan = build_plan(spec)
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
-    upstream_ca = _upstream_ca()
+    upstream_ca = read_upstream_ca()
     identities = ssh_identities(plan, spec.bottle_source.parent)
     gate_identities = git_identities(plan, spec.bottle_source.parent)
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
@@ -142,7 +115,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             console.print("not started")
             return 1
     prune_orphans(backend)
-    bottle_id = secrets_module.token_hex(4)
+    bottle_id = secrets.token_hex(4)
     ca = make_ca(plan.bottle, bottle_id)
     options = LaunchOptions(
         bottle_id=bottle_id,
@@ -156,8 +129,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         launcher_pid=os.getpid(),
     )
     runtime_plan = build_runtime_plan(plan, options, files)
-    secrets = Secrets(env=env, files=identities)
-    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": known_secrets(env, token)}
+    agent_secrets = Secrets(env=env, files=identities)
+    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": known_secrets(env, token, AGENT_TOKEN_VAR)}
     sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
     keep = False
     try:
@@ -165,11 +138,11 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             with console.status("starting bottle") as status:
                 backend.up(runtime_plan, lambda line: status.update(line[:100]), sidecar_secrets)
             if request.detach:
-                backend.hand_over(runtime_plan, secrets)
+                backend.hand_over(runtime_plan, agent_secrets)
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            return backend.attach(runtime_plan, secrets)
+            return backend.attach(runtime_plan, agent_secrets)
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
 
+import docker.errors
 from docker import APIClient
 
 from ._handover import raw_socket
@@ -39,7 +40,8 @@ def _raw_mode(fd: int) -> Iterator[None]:
 
 
 def _resize(api: APIClient, container: str, fd: int) -> None:
-    with contextlib.suppress(OSError, Exception):
+    # A failed resize (no terminal, or the container just exited) must never end the session.
+    with contextlib.suppress(OSError, docker.errors.APIError):
         size = os.get_terminal_size(fd)
         api.resize(container, height=size.lines, width=size.columns)
 
