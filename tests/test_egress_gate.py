@@ -191,3 +191,30 @@ def test_internal_addresses_need_allow_cidrs(tmp_path, upstream_network, test_ca
         assert '"rule":"internal-address"' in gate_log and '"rule":"ip-literal"' in gate_log
     finally:
         bottle_launch("stop", bottle_id)
+
+
+def test_report_mode_lets_through_and_logs_what_enforce_would_block(tmp_path, upstream_network, upstream_subnet,
+                                                                    test_ca, tls_upstream, client):  # fmt: skip
+    egress = {"allowlist": ["tls.test"], "allow_cidrs": [upstream_subnet], "mode": "report"}
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"eg": {"egress": egress}}, "agents": {"tester": {"bottle": "eg"}}}))
+    preview = bottle_launch("plan", "tester", "--manifest", str(manifest), "--json")
+    assert json.loads(preview.stdout)["egress"]["mode"] == "report"
+    bottle_id = start(tmp_path, upstream_network, test_ca[1], egress)
+    try:
+        out = node(bottle_id, "other.test", "other.test")  # not on the allowlist
+        assert out.startswith("200 ") and "hello from other.test" in out, out
+        gate_log = client.containers.get(f"bottle-tester-{bottle_id}-egress").logs().decode()
+        assert '"host":"other.test"' in gate_log and '"decision":"would-block"' in gate_log
+    finally:
+        bottle_launch("stop", bottle_id)
+
+
+def test_the_preflight_shows_report_mode_loudly(tmp_path, upstream_network, upstream_subnet):
+    manifest = tmp_path / "claude-bottle.json"
+    egress = {"mode": "report"}
+    manifest.write_text(json.dumps({"bottles": {"eg": {"egress": egress}}, "agents": {"tester": {"bottle": "eg"}}}))
+    # No terminal and no --yes: the preflight is shown, then the launch is refused.
+    result = bottle_launch("tester", "--manifest", str(manifest), "--", "true", stdin=subprocess.DEVNULL)
+    assert "EGRESS REPORT MODE: nothing is blocked." in result.stderr
+    assert result.returncode == 1

@@ -28,4 +28,14 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
         for repo in git.repos:
             table.add_row("git", f"{repo} -> {git.hostname}:{git.port}")
     table.add_row("egress", "\n".join(plan.egress_allowlist))
+    for cidr in plan.egress_allow_cidrs:
+        table.add_row("allow_cidrs", cidr)
+    for host in plan.egress_passthrough:
+        table.add_row("passthrough", host)
     console.print(table)
+    if plan.egress_mode == "report":
+        # Loud on purpose: in report mode the bottle's egress is open.
+        console.print(
+            "[bold red]EGRESS REPORT MODE: nothing is blocked.[/bold red] Every request that the"
+            " policy would refuse is let through and logged. Use it only to build an allowlist."
+        )

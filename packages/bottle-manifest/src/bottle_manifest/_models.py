@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from ._fields import (
@@ -66,6 +68,10 @@ class Egress(_Model):
         default_factory=list,
         description="Allowlisted hosts tunnelled without TLS interception (pinned or mTLS clients): "
         "allowlist and SNI checks only, no secret scanning.",
+    )
+    mode: Literal["enforce", "report"] = Field(
+        "enforce",
+        description="'report' lets through and logs what 'enforce' would block, to build an allowlist.",
     )
 
 

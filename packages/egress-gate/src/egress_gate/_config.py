@@ -20,6 +20,7 @@ class GateConfig:
     allow_cidrs: tuple[str, ...] = ()
     passthrough: tuple[str, ...] = ()
     upstream_ca: str | None = None  # extra PEM CAs the gate trusts for upstreams (a private CA)
+    mode: str = "enforce"  # "report": let through and log what enforce would block
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> GateConfig:
@@ -32,6 +33,7 @@ class GateConfig:
             allow_cidrs=tuple(data.get("allow_cidrs", ())),
             passthrough=tuple(data.get("passthrough", ())),
             upstream_ca=data.get("upstream_ca"),
+            mode=str(data.get("mode", "enforce")),
         )
 
     @property

@@ -43,24 +43,33 @@ class EgressGate:
         emit("ready", bottle=self.config.bottle, port=self.config.port)
 
     # -- decisions ------------------------------------------------------------------------
+    @property
+    def reporting(self) -> bool:
+        return self.config.mode == "report"
+
     def _log(self, flow: http.HTTPFlow, host: str, decision: Decision) -> None:
+        verdict = "allow" if decision.allowed else ("would-block" if self.reporting else "block")
         emit(
             "decision",
             bottle=self.config.bottle,
             method=flow.request.method,
             host=host,
             path=_redacted_path(flow),
-            decision="allow" if decision.allowed else "block",
+            decision=verdict,
             rule=decision.rule,
             hint=decision.hint,
         )
 
-    def _block(self, flow: http.HTTPFlow, host: str, decision: Decision, message: str) -> None:
+    def _block(self, flow: http.HTTPFlow, host: str, decision: Decision, message: str) -> bool:
+        """Refuse the flow (True), or in report mode only log that enforce would have (False)."""
         self._log(flow, host, decision)
+        if self.reporting:
+            return False
         text = f"claude-bottle egress gate: {message} (rule: {decision.rule}).\n"
         if decision.hint:
             text += f"To allow it, {decision.hint} in claude-bottle.json.\n"
         flow.response = _response(403, text)
+        return True
 
     async def _destination(self, host: str, port: int) -> Decision:
         if ip_literal(host) is not None:
@@ -88,8 +97,7 @@ class EgressGate:
                 "internal-address": f"{host} resolves to an internal address",
                 "unresolvable": f"{host} does not resolve",
             }.get(destination.rule, f"{host} is refused")
-            self._block(flow, host, destination, what)
-            return False
+            return not self._block(flow, host, destination, what)
         return True
 
     # -- hooks ----------------------------------------------------------------------------
@@ -119,24 +127,24 @@ class EgressGate:
             host = normalize(flow.server_conn.address[0])
             if not self._same_host(flow, host):
                 return
-        self._scan(flow, host)
-        if flow.response is None:
+        if not self._scan(flow, host):
             self._log(flow, host, Decision(True, "allowed"))
 
     def _same_host(self, flow: http.HTTPFlow, host: str) -> bool:
         sni = flow.client_conn.sni
         if sni and normalize(sni) != host:
-            decision = Decision(False, "sni-mismatch", None)
-            self._block(flow, host, decision, f"the TLS name {sni!r} is not the tunnel's host {host!r}")
-            return False
+            message = f"the TLS name {sni!r} is not the tunnel's host {host!r}"
+            return not self._block(flow, host, Decision(False, "sni-mismatch", None), message)
         header = flow.request.host_header
         if header and normalize(_bare_host(header)) != host:
             decision = Decision(False, "host-mismatch", None)
-            self._block(flow, host, decision, f"the Host header {header!r} is not the tunnel's host {host!r}")
-            return False
+            return not self._block(
+                flow, host, decision, f"the Host header {header!r} is not the tunnel's host {host!r}"
+            )
         return True
 
-    def _scan(self, flow: http.HTTPFlow, host: str) -> None:
+    def _scan(self, flow: http.HTTPFlow, host: str) -> bool:
+        """True when a finding was blocked (or, in report mode, logged as one)."""
         request = flow.request
         findings = scan_patterns(request.url, "url") + scan_url_entropy(request.url, host)
         for name, value in request.headers.items(multi=True):
@@ -147,9 +155,11 @@ class EgressGate:
         whole = "\n".join([request.url, *request.headers.values(), text])
         findings += scan_known(whole, "request", [k.value for k in self.known])
         blocking = self._blocking(findings, host)
-        if blocking is not None:
-            decision = Decision(False, f"dlp:{blocking.rule}", None)
-            self._block(flow, host, decision, f"possible secret ({blocking.rule}) in the {blocking.where}")
+        if blocking is None:
+            return False
+        decision = Decision(False, f"dlp:{blocking.rule}", None)
+        self._block(flow, host, decision, f"possible secret ({blocking.rule}) in the {blocking.where}")
+        return True
 
     def _blocking(self, findings: list[Finding], host: str) -> Finding | None:
         """The first finding that is not a granted secret travelling to one of its hosts."""
@@ -174,9 +184,11 @@ class EgressGate:
         findings = scan_patterns(text, "websocket") + scan_known(text, "websocket", [k.value for k in self.known])
         blocking = self._blocking(findings, host)
         if blocking is not None:
-            message.drop()
+            if not self.reporting:
+                message.drop()
             emit("decision", bottle=self.config.bottle, method="WEBSOCKET", host=host, path="",
-                 decision="block", rule=f"dlp:{blocking.rule}", hint=None)  # fmt: skip
+                 decision="would-block" if self.reporting else "block", rule=f"dlp:{blocking.rule}",
+                 hint=None)  # fmt: skip
 
 
 def _redacted_path(flow: http.HTTPFlow) -> str:

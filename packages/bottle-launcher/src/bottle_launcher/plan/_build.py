@@ -42,4 +42,5 @@ def build_plan(spec: AgentSpec) -> Plan:
         egress_allowlist=tuple(spec.egress_allowlist),
         egress_allow_cidrs=tuple(bottle.egress.allow_cidrs),
         egress_passthrough=tuple(bottle.egress.passthrough),
+        egress_mode=bottle.egress.mode,
     )

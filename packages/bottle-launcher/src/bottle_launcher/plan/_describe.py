@@ -21,6 +21,7 @@ def describe(plan: Plan) -> dict[str, Any]:
             "allowlist": list(plan.egress_allowlist),
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
+            "mode": plan.egress_mode,
         },
         **plan.extra,
     }

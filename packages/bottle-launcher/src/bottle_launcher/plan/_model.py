@@ -48,3 +48,4 @@ class Plan:
     extra: dict[str, object] = field(default_factory=dict)
     egress_allow_cidrs: tuple[str, ...] = ()
     egress_passthrough: tuple[str, ...] = ()
+    egress_mode: str = "enforce"  # or "report": log what would be blocked, block nothing

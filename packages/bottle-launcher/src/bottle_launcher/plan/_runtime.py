@@ -150,6 +150,7 @@ def egress_config(plan: Plan, upstream_ca: bool = False) -> bytes:
             "allowlist": list(plan.egress_allowlist),
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
+            "mode": plan.egress_mode,
             "port": EGRESS_PORT,
             "upstream_ca": UPSTREAM_CA_PATH if upstream_ca else None,
         }
