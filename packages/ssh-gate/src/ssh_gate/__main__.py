@@ -24,17 +24,20 @@ def main() -> int:
         return 2
     processes = start(config)
 
-    def stop(signum: int, frame: object) -> None:
+    def terminate_all() -> None:
         for process in processes:
             process.terminate()
+
+    def on_sigterm(signum: int, frame: object) -> None:
+        terminate_all()
         sys.exit(0)
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         wait_listening(config, processes)
     except RuntimeError as exc:
         _event("error", message=str(exc))
-        stop(signal.SIGTERM, None)
+        terminate_all()
         return 1
     _event(
         "ready",
@@ -46,8 +49,7 @@ def main() -> int:
         for forward, process in zip(config.forwards, processes, strict=True):
             if process.poll() is not None:
                 _event("error", message=f"forwarder for {forward.alias} exited with {process.returncode}")
-                for other in processes:
-                    other.terminate()
+                terminate_all()
                 return 1
         time.sleep(0.5)
 
