@@ -250,3 +250,24 @@ def test_bottles_run_under_gvisor_when_it_is_registered(client, bottle):
         assert container.attrs["HostConfig"]["Runtime"] == "runsc", container.name
     # The kernel the agent sees is gVisor's, not the host's.
     assert "gVisor" in in_bottle(bottle_id, "dmesg").stdout
+
+
+def test_when_a_bottle_ends_it_lists_the_hosts_its_gate_refused(images, manifest, upstream_network):
+    result = bottle_launch(
+        "tester",
+        "--manifest",
+        str(manifest),
+        "--yes",
+        "--egress-network",
+        upstream_network,
+        "--",
+        "sh",
+        "-c",
+        "curl -s -o /dev/null http://blocked.test/; curl -s -o /dev/null http://allowed.test/",
+        env={"E2E_SECRET": "s"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "egress refused during this session:" in result.stderr
+    expected = 'blocked.test  [not-allowlisted]  to allow: add "blocked.test" to bottles.e2e.egress.allowlist'
+    assert expected in result.stderr
+    assert "allowed.test" not in result.stderr.split("egress refused during this session:")[1]

@@ -18,7 +18,7 @@ import bottle_manifest
 import docker.errors
 from rich.console import Console
 
-from . import preflight
+from . import preflight, summary
 from .egress_ca import make_ca
 from .egress_secrets import known_secrets, read_upstream_ca
 from .errors import LaunchError
@@ -155,7 +155,17 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         if not keep:
             # Ignore further signals so a second Ctrl-C cannot leave half a bottle behind.
             with _shielded():
+                _print_summary(backend, runtime_plan.bottle_id, console)
                 backend.down(runtime_plan.bottle_id)
+
+
+def _print_summary(backend: DockerBackend, bottle_id: str, console: Console) -> None:
+    try:
+        text = summary.render(summary.blocked(backend.sidecar_log(bottle_id, "egress")))
+    except Exception:  # a summary must never stand in the way of removing the bottle
+        return
+    if text:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)  # hints stay copyable
 
 
 def _ask(console: Console, question: str) -> str:

@@ -233,6 +233,14 @@ class DockerBackend:
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return 1
 
+    def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
+        """A sidecar's log lines, or none if it is gone."""
+        for container in self._containers(bottle_id):
+            if container.labels.get(f"{LABEL}.role") == role:
+                with contextlib.suppress(docker.errors.APIError):
+                    return bytes(container.logs(stdout=True, stderr=False)).splitlines()
+        return []
+
     # -- inventory and teardown -----------------------------------------------------------
     def _containers(self, bottle_id: str | None = None) -> list[Any]:
         label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
