@@ -4,6 +4,7 @@ and that nothing is left when it ends."""
 from __future__ import annotations
 
 import http.server
+import json
 import secrets
 import subprocess
 import threading
@@ -271,3 +272,19 @@ def test_when_a_bottle_ends_it_lists_the_hosts_its_gate_refused(images, manifest
     expected = 'blocked.test  [not-allowlisted]  to allow: add "blocked.test" to bottles.e2e.egress.allowlist'
     assert expected in result.stderr
     assert "allowed.test" not in result.stderr.split("egress refused during this session:")[1]
+
+
+def test_logs_show_the_gates_decisions(bottle):
+    bottle_id, _ = bottle
+    in_bottle(
+        bottle_id, "curl -s -o /dev/null http://blocked.test/x?token=abc; curl -s -o /dev/null http://allowed.test/"
+    )
+    text = bottle_launch("logs", bottle_id, "--egress")
+    assert text.returncode == 0, text.stderr
+    assert 'block       GET     blocked.test/x  [not-allowlisted]  to allow: add "blocked.test"' in text.stdout
+    assert "allow       GET     allowed.test/  [allowed]" in text.stdout
+    assert "token=abc" not in text.stdout  # queries are where tokens travel: never logged
+    records = [json.loads(line) for line in bottle_launch("logs", bottle_id, "--egress", "--json").stdout.splitlines()]
+    decisions = [r for r in records if r["event"] == "decision"]
+    assert {"time", "bottle", "method", "host", "path", "decision", "rule", "hint"} <= set(decisions[0])
+    assert bottle_launch("logs", "no-such-bottle").returncode == 1

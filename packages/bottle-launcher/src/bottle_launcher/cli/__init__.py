@@ -9,6 +9,7 @@ from ._group import AgentDefaultGroup
 from .build import build
 from .doctor import doctor
 from .lifecycle import exec_, prune, ps, stop
+from .logs import logs
 from .plan import plan
 from .schema import schema
 from .start import start
@@ -24,7 +25,7 @@ def cli() -> None:
     """
 
 
-for command in (start, plan, validate, schema, ps, stop, prune, exec_, build, doctor):
+for command in (start, plan, validate, schema, ps, stop, prune, exec_, logs, build, doctor):
     cli.add_command(command)
 
 

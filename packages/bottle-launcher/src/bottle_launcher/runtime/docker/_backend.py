@@ -7,7 +7,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -234,12 +234,23 @@ class DockerBackend:
             return 1
 
     def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
-        """A sidecar's log lines, or none if it is gone."""
-        for container in self._containers(bottle_id):
-            if container.labels.get(f"{LABEL}.role") == role:
-                with contextlib.suppress(docker.errors.APIError):
-                    return bytes(container.logs(stdout=True, stderr=False)).splitlines()
+        """A container's log lines, by role, or none if it is gone."""
+        with contextlib.suppress(docker.errors.APIError):
+            return list(self.sidecar_log_stream(bottle_id, role, follow=False))
         return []
+
+    def sidecar_log_stream(self, bottle_id: str, role: str, follow: bool) -> Iterator[bytes]:
+        """A container's log lines, by role; with `follow`, until it stops."""
+        container = next((c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == role), None)
+        if container is None:
+            return
+        pending = b""
+        for chunk in container.logs(stdout=True, stderr=role == "agent", stream=True, follow=follow):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            yield from (line.rstrip(b"\r") for line in lines)
+        if pending:
+            yield pending
 
     # -- inventory and teardown -----------------------------------------------------------
     def _containers(self, bottle_id: str | None = None) -> list[Any]:
