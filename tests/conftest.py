@@ -32,6 +32,30 @@ def bottle_launch(
     )
 
 
+def launch_detached(
+    manifest: Path, network: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`bottle-launch tester --yes --detach` running `sleep infinity`; asserts it started and
+    printed a bottle id (stdout). The preflight is in stderr."""
+    result = bottle_launch(
+        "tester",
+        "--manifest",
+        str(manifest),
+        "--yes",
+        "--detach",
+        "--egress-network",
+        network,
+        *extra,
+        "--",
+        "sleep",
+        "infinity",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 8, result.stdout
+    return result
+
+
 @pytest.fixture(scope="session")
 def client() -> docker.DockerClient:
     try:

@@ -11,28 +11,11 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import bottle_launch, leftovers
+from conftest import bottle_launch, launch_detached, leftovers
 
 
-def start_detached(manifest, upstream_network, secret: str, *extra: str) -> str:
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--detach",
-        "--egress-network",
-        upstream_network,
-        *extra,
-        "--",
-        "sleep",
-        "infinity",
-        env={"E2E_SECRET": secret},
-    )
-    assert result.returncode == 0, result.stderr
-    bottle_id = result.stdout.strip()
-    assert len(bottle_id) == 8, result.stdout
-    return bottle_id
+def start_detached(manifest, upstream_network, secret: str) -> str:
+    return launch_detached(manifest, upstream_network, env={"E2E_SECRET": secret}).stdout.strip()
 
 
 def in_bottle(bottle_id: str, script: str) -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from conftest import bottle_launch, search_everywhere
+from conftest import bottle_launch, launch_detached, search_everywhere
 from upstreams import KeyPair, Sshd, start_sshd
 
 REPO = "demo/app"
@@ -52,19 +52,7 @@ def bottle(tmp_path_factory, key, forge, upstream_network) -> Iterator[str]:
     }
     manifest = folder / "claude-bottle.json"
     manifest.write_text(json.dumps({"bottles": {"git": {"git": [entry]}}, "agents": {"tester": {"bottle": "git"}}}))
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--detach",
-        "--egress-network",
-        upstream_network,
-        "--",
-        "sleep",
-        "infinity",
-    )
-    assert result.returncode == 0, result.stderr
+    result = launch_detached(manifest, upstream_network)
     assert f"{REPO} -> forge.test:22" in result.stderr  # the preflight names repo and host
     bottle_id = result.stdout.strip()
     yield bottle_id

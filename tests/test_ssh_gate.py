@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from conftest import bottle_launch, search_everywhere
+from conftest import bottle_launch, launch_detached, search_everywhere
 from upstreams import KeyPair, Sshd, start_sshd
 
 GATE_PORT = 2201  # the first entry's port on the gate
@@ -60,20 +60,7 @@ def write_manifest(tmp_path: Path, keys: dict[str, KeyPair], known_host_key: str
 
 
 def start(manifest: Path, upstream_network: str) -> str:
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--detach",
-        "--egress-network",
-        upstream_network,
-        "--",
-        "sleep",
-        "infinity",
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip()
+    return launch_detached(manifest, upstream_network).stdout.strip()
 
 
 def in_bottle(bottle_id: str, script: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:

@@ -11,6 +11,7 @@ import click
 from ..errors import LaunchError
 from ..prune import is_orphan, prune_orphans
 from ..runtime.docker import DockerBackend
+from ..runtime.plugin.interface import BottleInfo
 
 
 @click.command()
@@ -39,15 +40,20 @@ def ps(as_json: bool) -> None:
         click.echo(f"{row['id']:<10}{row['agent']:<20}{row['bottle']:<20}{row['state']:<10}{len(row['containers'])}")
 
 
+def find_bottles(backend: DockerBackend, target: str) -> list[BottleInfo]:
+    """The bottles a user means by a bottle id or an agent name; none is an error."""
+    matches = [i for i in backend.list() if target in (i.bottle_id, i.agent)]
+    if not matches:
+        raise LaunchError(f"no bottle matches {target!r}", hint="`bottle-launch ps` lists them")
+    return matches
+
+
 @click.command()
 @click.argument("target")
 def stop(target: str) -> None:
     """Remove a bottle, by id or by agent name (every bottle of that agent)."""
     backend = DockerBackend()
-    matches = [i for i in backend.list() if target in (i.bottle_id, i.agent)]
-    if not matches:
-        raise LaunchError(f"no bottle matches {target!r}", hint="`bottle-launch ps` lists them")
-    for info in matches:
+    for info in find_bottles(backend, target):
         backend.down(info.bottle_id)
         click.echo(f"removed {info.bottle_id} ({info.agent})")
 

@@ -9,6 +9,7 @@ import click
 
 from ..errors import LaunchError
 from ..runtime.docker import DockerBackend
+from .lifecycle import find_bottles
 
 
 def _decision_line(raw: bytes) -> str | None:
@@ -34,9 +35,7 @@ def _decision_line(raw: bytes) -> str | None:
 def logs(target: str, egress: bool, as_json: bool, follow: bool) -> None:
     """Show a bottle's logs, by bottle id or agent name."""
     backend = DockerBackend()
-    matches = [i for i in backend.list() if target in (i.bottle_id, i.agent)]
-    if not matches:
-        raise LaunchError(f"no bottle matches {target!r}", hint="`bottle-launch ps` lists them")
+    matches = find_bottles(backend, target)
     if len(matches) > 1:
         ids = ", ".join(i.bottle_id for i in matches)
         raise LaunchError(f"{target!r} names several bottles: {ids}", hint="give a bottle id")
