@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 import random
+import secrets
 import string
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import bottle_launch, launch_detached
+from conftest import bottle_launch, launch_detached, search_everywhere
 from tls_upstream import make_test_ca, start_tls_upstream
 
 # CONNECT through the proxy, then TLS with the SNI we choose, then one HTTPS request; prints
@@ -40,6 +42,9 @@ http.request({host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: `
 """
 
 
+OAUTH_TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)
+
+
 @pytest.fixture(scope="module")
 def test_ca(tmp_path_factory) -> tuple[object, Path]:
     ca = make_test_ca()
@@ -59,7 +64,8 @@ def start(tmp_path: Path, upstream_network: str, ca_path: Path, egress: dict, en
     manifest = tmp_path / "claude-bottle.json"
     bottle = {"egress": egress, "env": env or {}}
     manifest.write_text(json.dumps({"bottles": {"eg": bottle}, "agents": {"tester": {"bottle": "eg"}}}))
-    return launch_detached(manifest, upstream_network, env={"BOTTLE_EGRESS_UPSTREAM_CA": str(ca_path)}).stdout.strip()
+    env = {"BOTTLE_EGRESS_UPSTREAM_CA": str(ca_path), "CLAUDE_BOTTLE_OAUTH_TOKEN": OAUTH_TOKEN}
+    return launch_detached(manifest, upstream_network, env=env).stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +74,21 @@ def secret() -> str:
 
 
 @pytest.fixture(scope="module")
-def bottle(tmp_path_factory, upstream_network, upstream_subnet, test_ca, tls_upstream, secret) -> Iterator[str]:
+def credential() -> str:
+    return "cred-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="module")
+def bottle(
+    tmp_path_factory, upstream_network, upstream_subnet, test_ca, tls_upstream, secret, credential
+) -> Iterator[str]:
     egress = {
         "allowlist": ["tls.test", "other.test", "passthrough.test"],
         "allow_cidrs": [upstream_subnet],
         "passthrough": ["passthrough.test"],
     }
-    bottle_id = start(tmp_path_factory.mktemp("eg"), upstream_network, test_ca[1], egress, {"MY_TOKEN": secret})
+    env = {"MY_TOKEN": secret, "API_TOKEN": {"value": credential, "hosts": ["tls.test"]}}
+    bottle_id = start(tmp_path_factory.mktemp("eg"), upstream_network, test_ca[1], egress, env)
     yield bottle_id
     bottle_launch("stop", bottle_id)
 
@@ -144,6 +158,86 @@ def test_a_token_in_the_url_or_a_header_is_blocked(bottle, where, curl_args):
 def test_the_bottles_own_secret_may_go_to_an_allowlisted_host(bottle, secret, tls_upstream):
     out = sh(bottle, 'curl -sS -X POST --data "token=$MY_TOKEN" https://tls.test/own').stdout
     assert json.loads(out)["body"] == f"token={secret}"
+
+
+def test_a_credential_never_enters_the_agent(bottle, credential):
+    placeholder = sh(bottle, 'printf %s "$API_TOKEN"').stdout
+    assert len(placeholder) == len(credential) and placeholder != credential
+    assert sh(bottle, search_everywhere(credential)).stdout == ""
+
+
+def test_claudes_token_is_a_placeholder_that_only_anthropic_hosts_would_get_swapped(bottle):
+    placeholder = sh(bottle, 'printf %s "$CLAUDE_CODE_OAUTH_TOKEN"').stdout
+    assert placeholder.startswith("sk-ant-oat01-") and len(placeholder) == len(OAUTH_TOKEN)
+    assert placeholder != OAUTH_TOKEN
+    assert sh(bottle, search_everywhere(OAUTH_TOKEN)).stdout == ""
+    out = sh(bottle, 'curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" https://tls.test/').stdout
+    assert "rule: dlp:credential" in out and "may go only to api.anthropic.com, claude.ai" in out, out
+    assert "To allow it" not in out  # not something the manifest can change
+
+
+def test_a_credential_is_swapped_in_only_for_its_own_host(bottle, credential, tls_upstream):
+    request = (
+        'curl -sS -w " %{{http_code}}" -X POST -H "Authorization: Bearer $API_TOKEN" --data "token=$API_TOKEN"'
+        ' "https://{host}/{path}?t=$API_TOKEN"'
+    )
+    echoed = sh(bottle, request.format(host="tls.test", path="cred-own")).stdout
+    seen = json.loads(echoed.rsplit(" ", 1)[0])
+    assert seen["path"] == f"/cred-own?t={credential}"
+    headers = {name.lower(): value for name, value in seen["headers"].items()}  # curl speaks HTTP/2 to the gate
+    assert headers["authorization"] == f"Bearer {credential}"
+    assert seen["body"] == f"token={credential}"
+    refused = sh(bottle, request.format(host="other.test", path="cred-other")).stdout
+    assert refused.endswith(" 403") and "rule: dlp:credential" in refused, refused
+    assert "credential API_TOKEN may go only to tls.test" in refused
+    assert 'add "other.test" to bottles.eg.env.API_TOKEN.hosts' in refused
+    placeholder = sh(bottle, 'printf %s "$API_TOKEN"').stdout
+    upstream_saw = tls_upstream.logs().decode()
+    assert "/cred-other" not in upstream_saw and placeholder not in upstream_saw
+
+
+# A body over the gate's 4 MiB buffer limit streams through the scanner. Hex is used for filler:
+# lowercase hex cannot form any token format, so only what a test plants can match.
+FILLER = "node -e \"process.stdout.write('{text}'.repeat({n}))\""
+
+
+def test_a_large_upload_streams_through_intact(bottle):
+    script = (
+        "node -e \"process.stdout.write(require('crypto').randomBytes(12e6).toString('hex'))\" > /tmp/big"
+        " && sha256sum /tmp/big | cut -d' ' -f1 && stat -c %s /tmp/big"
+        " && curl -sS --data-binary @/tmp/big https://tls.test/sink-length && echo"
+        " && curl -sS -H 'Transfer-Encoding: chunked' --data-binary @/tmp/big https://tls.test/sink-chunked"
+    )
+    digest, size, by_length, chunked = sh(bottle, script).stdout.split("\n")
+    assert by_length == chunked == f"{size} {digest}"
+
+
+def test_a_secret_deep_in_a_large_upload_stops_it_before_it_completes(bottle, client, tls_upstream):
+    aws = "AKIA" + "Q3EGZ7XK2LPN4RTV"
+    filler = FILLER.format(text="0123456789abcdef", n=500_000)  # 8 MB either side
+    script = (
+        f"{{ {filler}; printf ' {aws} '; {filler}; }} > /tmp/leak"
+        " && curl -sS -w ' %{http_code}' --data-binary @/tmp/leak https://tls.test/sink-leak"
+    )
+    out = sh(bottle, script)
+    assert aws not in out.stdout + out.stderr
+    assert not out.stdout.endswith(" 200"), out.stdout[-300:]
+    upstream_saw = tls_upstream.logs().decode()
+    assert "sink /sink-leak " not in upstream_saw  # the upstream never got a whole request
+    gate_log = client.containers.get(f"bottle-tester-{bottle}-egress").logs().decode()
+    assert '"rule":"dlp:aws-access-key-id"' in gate_log and '"path":"/sink-leak"' in gate_log
+
+
+def test_a_placeholder_in_a_large_upload_is_swapped_as_it_streams(bottle, credential):
+    placeholder = sh(bottle, 'printf %s "$API_TOKEN"').stdout
+    filler = FILLER.format(text="0123456789abcdef", n=300_000)
+    script = (
+        f'{{ {filler}; printf %s "$API_TOKEN"; {filler}; }} > /tmp/swap'
+        " && curl -sS --data-binary @/tmp/swap https://tls.test/sink-swap"
+    )
+    expected = ("0123456789abcdef" * 300_000 + credential + "0123456789abcdef" * 300_000).encode()
+    assert sh(bottle, script).stdout == f"{len(expected)} {hashlib.sha256(expected).hexdigest()}"
+    assert len(placeholder) == len(credential)
 
 
 def test_a_high_entropy_query_value_is_blocked(bottle):

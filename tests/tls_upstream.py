@@ -17,9 +17,27 @@ from cryptography.x509.oid import NameOID
 NAMES = ("tls.test", "other.test", "passthrough.test")
 
 SERVER = r"""
-import http.server, json, ssl, sys, time
+import hashlib, http.server, json, ssl, sys, time
 seen_sni = {}
 class H(http.server.BaseHTTPRequestHandler):
+    def _read_body(self):
+        # Yields the body in pieces, content-length or chunked, so a 100 MB upload is never held.
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    self.rfile.readline(); return
+                left = size
+                while left:
+                    piece = self.rfile.read(min(left, 1 << 16))
+                    if not piece: raise ConnectionError("body cut off")
+                    left -= len(piece); yield piece
+                self.rfile.readline()
+        left = int(self.headers.get("Content-Length", "0"))
+        while left:
+            piece = self.rfile.read(min(left, 1 << 16))
+            if not piece: raise ConnectionError("body cut off")
+            left -= len(piece); yield piece
     protocol_version = "HTTP/1.1"
     def _send(self, status, body, ctype="text/plain"):
         self.send_response(status); self.send_header("Content-Type", ctype)
@@ -35,7 +53,16 @@ class H(http.server.BaseHTTPRequestHandler):
             return
         self._send(200, f"hello from {self.headers.get('Host')} over tls".encode())
     def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        if self.path.startswith("/sink"):
+            digest, size = hashlib.sha256(), 0
+            try:
+                for piece in self._read_body():
+                    digest.update(piece); size += len(piece)
+            except (ConnectionError, ValueError) as exc:
+                print(f"sink cut off after {size} bytes: {exc}", flush=True); self.close_connection = True; return
+            print(f"sink {self.path} {size} {digest.hexdigest()}", flush=True)
+            self._send(200, f"{size} {digest.hexdigest()}".encode()); return
+        body = b"".join(self._read_body())
         seen = json.dumps({"path": self.path, "headers": dict(self.headers), "body": body.decode("latin-1")})
         print(seen, flush=True)
         self._send(200, seen.encode(), "application/json")

@@ -21,6 +21,14 @@ def test_literal_host_and_prompt_values(write, home):
     assert spec.env_sources() == {"LIT": "literal", "HOST": "host", "ASK": "prompt"}
 
 
+def test_a_credential_resolves_like_a_plain_value_and_names_its_hosts(write, home):
+    credential = {"value": "tok-${GITEA_TOKEN}", "hosts": ["Gitea.Example.com", "*.example.org"]}
+    spec = spec_of(write, home, {"GITEA_TOKEN": credential, "PLAIN": "x"})
+    assert bm.resolve_env(spec, environ={"GITEA_TOKEN": "abc"}) == {"GITEA_TOKEN": "tok-abc", "PLAIN": "x"}
+    assert spec.credential_hosts() == {"GITEA_TOKEN": ["gitea.example.com", "*.example.org"]}
+    assert spec.env_sources() == {"GITEA_TOKEN": "host", "PLAIN": "literal"}
+
+
 def test_empty_prompt_text_falls_back_to_the_key(write, home):
     spec = spec_of(write, home, {"TOKEN": "?"})
     assert bm.resolve_env(spec, environ={}, prompt=lambda r: r.text) == {"TOKEN": "TOKEN"}

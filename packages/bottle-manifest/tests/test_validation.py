@@ -212,8 +212,34 @@ def test_env_names_and_interpolation_syntax(write, home):
     ]
 
 
-def test_env_values_must_be_strings(write, home):
-    assert one_issue(write, home, manifest(env={"A": 5})) == ("bottles.dev.env.A", "expected a string, got a number")
+def test_env_values_must_be_strings_or_credentials(write, home):
+    assert one_issue(write, home, manifest(env={"A": 5})) == (
+        "bottles.dev.env.A",
+        "expected a string or an object with 'value' and 'hosts', got a number",
+    )
+
+
+@pytest.mark.parametrize(
+    ("entry", "issues"),
+    [
+        ({"value": "x"}, [("bottles.dev.env.A.hosts", "this key is required")]),
+        ({"value": "x", "hosts": []}, [("bottles.dev.env.A.hosts", "the list must not be empty")]),
+        (
+            {"value": "x", "hosts": ["a.com"], "host": "b"},
+            [("bottles.dev.env.A.host", "unknown key 'host'; did you mean 'hosts'?")],
+        ),
+        (
+            {"value": "x", "hosts": ["https://a.com"]},
+            [("bottles.dev.env.A.hosts[0]", "'https://a.com' has a scheme; write just the host name, e.g. 'a.com'")],
+        ),
+        (
+            {"value": "${", "hosts": ["a.com"]},
+            [("bottles.dev.env.A.value", "'${' at position 0 has no closing '}'; write '$$' for a literal '$'")],
+        ),
+    ],
+)
+def test_credential_entries_are_checked_like_everything_else(write, home, entry, issues):
+    assert issues_of(write, home, manifest(env={"A": entry})) == issues
 
 
 def test_names_of_bottles_and_agents(write, home):

@@ -1,10 +1,18 @@
 """What the egress gate receives at launch besides its config: the bottle's known secrets, and
-an optional private CA to trust for upstreams."""
+an optional private CA to trust for upstreams.
+
+A credential (the env object form, and Claude Code's token by default) never enters the agent:
+the agent's env holds a random placeholder of the same length, and the gate swaps the real value
+in on requests to the credential's hosts only."""
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
+import string
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import LaunchError
@@ -12,15 +20,58 @@ from .errors import LaunchError
 # Claude Code's token may travel only to Anthropic's own hosts.
 TOKEN_HOSTS = ("api.anthropic.com", "claude.ai", "console.anthropic.com")
 UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"
+MIN_CREDENTIAL = 8  # shorter values could match ordinary text, and the gate ignores them
+_KEEP_PREFIX = 16  # a format prefix such as "sk-ant-oat01-" or "ghp_" is kept, the rest is random
 
 
-def known_secrets(env: dict[str, str], token: str | None, token_var: str) -> bytes:
-    """The values the egress gate must recognise, with where each may go (`*`: any allowlisted
-    host). A DLP match on one of them is judged by its hosts, not blocked as a stranger."""
-    entries = [{"value": value, "hosts": ["*"]} for name, value in env.items() if name != token_var]
-    if token:
-        entries.append({"value": token, "hosts": list(TOKEN_HOSTS)})
-    return json.dumps(entries).encode()
+@dataclass(frozen=True)
+class Sealed:
+    agent_env: dict[str, str]  # what the agent gets: each credential replaced by its placeholder
+    known: bytes  # the gate's known.json
+
+
+def placeholder(value: str) -> str:
+    """A random stand-in of the same length and shape: a short format prefix is kept (clients
+    may check it), and every other letter or digit is replaced by a random one of its kind."""
+    cut = max(value.rfind("-", 0, _KEEP_PREFIX), value.rfind("_", 0, _KEEP_PREFIX)) + 1
+    if len(value) - cut < MIN_CREDENTIAL:
+        cut = 0
+    while True:
+        fake = value[:cut] + "".join(_random_like(c) for c in value[cut:])
+        if fake != value:
+            return fake
+
+
+def _random_like(char: str) -> str:
+    for alphabet in (string.ascii_lowercase, string.ascii_uppercase, string.digits):
+        if char in alphabet:
+            return secrets.choice(alphabet)
+    return char
+
+
+def seal(env: Mapping[str, str], credentials: Mapping[str, Sequence[str]], *, builtin: Sequence[str] = ()) -> Sealed:
+    """Replace each credential in `env` by a placeholder and describe every value for the gate.
+    `builtin` names credentials the manifest did not declare (the gate gives no manifest hint)."""
+    agent_env = dict(env)
+    entries: list[dict[str, object]] = []
+    for name, value in env.items():
+        hosts = credentials.get(name)
+        if hosts is None:
+            entries.append({"value": value, "hosts": ["*"]})
+            continue
+        if len(value) < MIN_CREDENTIAL:
+            raise LaunchError(
+                f"credential {name} is {len(value)} characters long; the egress gate swaps only values of at "
+                f"least {MIN_CREDENTIAL}",
+                hint=f"give {name} as a plain string if it is not a secret",
+            )
+        fake = placeholder(value)
+        agent_env[name] = fake
+        entry: dict[str, object] = {"value": value, "placeholder": fake, "hosts": list(hosts)}
+        if name not in builtin:
+            entry["name"] = name
+        entries.append(entry)
+    return Sealed(agent_env, json.dumps(entries).encode())
 
 
 def read_upstream_ca() -> bytes:

@@ -20,7 +20,7 @@ from rich.console import Console
 
 from . import preflight, summary
 from .egress_ca import make_ca
-from .egress_secrets import known_secrets, read_upstream_ca
+from .egress_secrets import TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
@@ -88,14 +88,17 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     identities = ssh_identities(plan, spec.bottle_source.parent)
     gate_identities = git_identities(plan, spec.bottle_source.parent)
     env = bottle_manifest.resolve_env(spec, prompt=prompt)
+    credentials: dict[str, list[str] | tuple[str, ...]] = dict(spec.credential_hosts())
     token = os.environ.get(TOKEN_VAR) or None
     if token:
         env[AGENT_TOKEN_VAR] = token
+        credentials[AGENT_TOKEN_VAR] = TOKEN_HOSTS
     elif not request.command:
         raise LaunchError(
             f"{TOKEN_VAR} is not set, so claude cannot log in",
             hint=f"run `claude setup-token` on the host and export the token as {TOKEN_VAR}",
         )
+    sealed = seal(env, credentials, builtin=[AGENT_TOKEN_VAR] if token else [])
     backend = DockerBackend()
     runtime = request.runtime or detect_runtime(backend.client)
     check_runtime(backend.client, runtime)
@@ -129,8 +132,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         launcher_pid=os.getpid(),
     )
     runtime_plan = build_runtime_plan(plan, options, files)
-    agent_secrets = Secrets(env=env, files=identities)
-    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": known_secrets(env, token, AGENT_TOKEN_VAR)}
+    agent_secrets = Secrets(env=sealed.agent_env, files=identities)
+    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": sealed.known}
     sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
     keep = False
     try:

@@ -19,7 +19,8 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
     table.add_row("runtime", runtime)
     table.add_row("command", " ".join(command))
     for env in plan.env:
-        table.add_row("env", f"{env.name}  [dim]({env.source})[/dim]")
+        sealed = f"  placeholder; real value only to {', '.join(env.credential_hosts)}" if env.credential_hosts else ""
+        table.add_row("env", f"{env.name}  [dim]({env.source}){sealed}[/dim]")
     for skill in plan.skills:
         table.add_row("skill", skill)
     for ssh in plan.ssh:

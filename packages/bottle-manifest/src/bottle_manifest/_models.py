@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from ._fields import (
     AllowHost,
@@ -55,6 +55,27 @@ class GitEntry(_Connection):
     repos: list[RepoPath] = Field(alias="Repos", min_length=1, description="owner/name paths on this host.")
 
 
+class Credential(_Model):
+    """An env value the agent never sees: it gets a random placeholder of the same length, and
+    the egress gate swaps the real value in only on requests to `hosts`."""
+
+    value: EnvValue = Field(description="As a plain env value: literal, '?prompt' or '${HOST_VAR}'.")
+    hosts: list[AllowHost] = Field(
+        min_length=1, description="The only hosts (or '*.domain') that receive the real value."
+    )
+
+
+def _env_kind(value: Any) -> str:
+    # Tagging by JSON shape gives one error per mistake instead of one per union member.
+    return "credential" if isinstance(value, dict | Credential) else "string"
+
+
+EnvEntry = Annotated[
+    Annotated[EnvValue, Tag("string")] | Annotated[Credential, Tag("credential")],
+    Discriminator(_env_kind),
+]
+
+
 class Egress(_Model):
     allowlist: list[AllowHost] = Field(
         default_factory=list, description="Host names (or '*.domain') added to the built-in defaults."
@@ -78,9 +99,10 @@ class Egress(_Model):
 class Bottle(_Model):
     """What an agent's container is granted: secrets, SSH, git and egress."""
 
-    env: dict[EnvName, EnvValue] = Field(
+    env: dict[EnvName, EnvEntry] = Field(
         default_factory=dict,
-        description="Name -> value. '?text' prompts with hidden input; '${NAME}' reads the host; '$$' is '$'.",
+        description="Name -> value. '?text' prompts with hidden input; '${NAME}' reads the host; '$$' is '$'. "
+        "An object {value, hosts} is a credential the agent sees only as a placeholder.",
     )
     ssh: list[SshEntry] = Field(default_factory=list)
     git: list[GitEntry] = Field(default_factory=list)

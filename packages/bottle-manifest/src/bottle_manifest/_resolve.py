@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ._errors import Issue, ManifestError, json_path
 from ._interpolation import substitute, variables
-from ._spec import AgentSpec
+from ._spec import AgentSpec, env_text
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,12 @@ def resolve_env(
     environ: Mapping[str, str] | None = None,
     prompt: Prompt = _no_prompt,
 ) -> dict[str, str]:
-    """Resolve every env value. All missing host variables are reported before any prompt."""
+    """Resolve every env value (a credential's real value too; `AgentSpec.credential_hosts` says
+    which are credentials). All missing host variables are reported before any prompt."""
     env = os.environ if environ is None else environ
     issues: list[Issue] = []
-    for key, value in spec.bottle.env.items():
+    for key, entry in spec.bottle.env.items():
+        value = env_text(entry)
         if value.startswith("?"):
             continue
         for name in variables(value):
@@ -58,7 +60,8 @@ def resolve_env(
     if issues:
         raise ManifestError(issues)
     resolved: dict[str, str] = {}
-    for key, value in spec.bottle.env.items():
+    for key, entry in spec.bottle.env.items():
+        value = env_text(entry)
         if value.startswith("?"):
             resolved[key] = prompt(PromptRequest(spec.bottle_name, key, value[1:].strip() or key))
         else:

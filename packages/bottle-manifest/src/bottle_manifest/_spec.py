@@ -8,12 +8,18 @@ from typing import Literal
 
 from ._defaults import resolved_allowlist
 from ._interpolation import variables
-from ._models import Agent, Bottle
+from ._models import Agent, Bottle, Credential
 
 EnvSource = Literal["literal", "prompt", "host"]
 
 
-def env_source(value: str) -> EnvSource:
+def env_text(entry: str | Credential) -> str:
+    """The declared value of an env entry, plain or credential, before resolution."""
+    return entry.value if isinstance(entry, Credential) else entry
+
+
+def env_source(value: str | Credential) -> EnvSource:
+    value = env_text(value)
     if value.startswith("?"):
         return "prompt"
     return "host" if variables(value) else "literal"
@@ -39,3 +45,7 @@ class AgentSpec:
 
     def env_sources(self) -> dict[str, EnvSource]:
         return {name: env_source(value) for name, value in self.bottle.env.items()}
+
+    def credential_hosts(self) -> dict[str, list[str]]:
+        """Env names declared as credentials, each with the only hosts that may receive it."""
+        return {name: list(e.hosts) for name, e in self.bottle.env.items() if isinstance(e, Credential)}

@@ -47,7 +47,9 @@ def _unwrap(annotation: Any) -> Any:
             annotation = get_args(annotation)[0]
         elif origin in (Union, types.UnionType):
             others = [arg for arg in get_args(annotation) if arg is not type(None)]
-            annotation = others[0]
+            # An env entry is a string or a Credential: only the model has keys to suggest.
+            models = [arg for arg in others if isinstance(_unwrap(arg), type) and issubclass(_unwrap(arg), BaseModel)]
+            annotation = (models or others)[0]
         else:
             return annotation
 
@@ -103,7 +105,19 @@ def _message(error: ErrorDetails) -> str:
     return error["msg"]
 
 
+_ENV_TAGS = ("string", "credential")  # the env entry's union tags, see _models.EnvEntry
+
+
+def _env_tag(loc: tuple[str | int, ...]) -> str | None:
+    """The union tag pydantic puts after an env key: ("bottles", b, "env", KEY, tag, ...)."""
+    if len(loc) > 4 and loc[0] == "bottles" and loc[2] == "env" and loc[4] in _ENV_TAGS:
+        return str(loc[4])
+    return None
+
+
 def _path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    if _env_tag(loc):
+        loc = loc[:4] + loc[5:]
     # pydantic marks an invalid dict key by appending "[key]" after the key itself.
     return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
@@ -122,7 +136,9 @@ def validate_file(data: Any, file: str) -> tuple[ManifestFile | None, list[Issue
     except ValidationError as exc:
         issues = []
         for error in _dedupe(exc.errors(include_url=False)):
-            message = _message(error)
+            message = _message({**error, "loc": _path(error["loc"])})
+            if _env_tag(error["loc"]) == "string" and error["type"] == "string_type":
+                message = f"expected a string or an object with 'value' and 'hosts', got {_json_kind(error['input'])}"
             if error["loc"] and error["loc"][-1] == "[key]":
                 message = f"invalid key: {message}"
             issues.append(Issue(file, json_path(_path(error["loc"])), message))

@@ -6,7 +6,11 @@ Order of checks, each a JSON decision line, and a 403 naming the rule (never a s
    internal range no allow_cidrs entry covers (SSRF);
 3. inside an intercepted tunnel, the TLS SNI and the Host header must equal the CONNECT host;
 4. DLP on URL, headers and (decompressed) body, and on the client's WebSocket messages. A
-   bottle's own secret may go only to the hosts it is granted for.
+   bottle's own secret may go only to the hosts it is granted for;
+5. credentials: the agent holds a placeholder, swapped here for the real value on requests to
+   the credential's hosts (URL, headers, body, WebSocket messages) and refused everywhere else.
+Steps 1-4 up to the headers run in `requestheaders`. A body up to STREAM_ABOVE is scanned whole
+in `request`; a larger or chunked one is scanned as it streams (`_upload.py`).
 Responses are streamed, never buffered, so server-sent events arrive as they are sent.
 """
 
@@ -17,11 +21,17 @@ import socket
 
 from mitmproxy import http, tls
 
+from egress_gate._abort import abort_upstream
 from egress_gate._audit import emit
 from egress_gate._config import GateConfig
 from egress_gate._dlp import Finding, scan_known, scan_patterns, scan_url_entropy
 from egress_gate._policy import Decision, check_destination, decide, ip_literal, match, normalize
-from egress_gate._secrets import KnownSecret, load_known
+from egress_gate._secrets import KnownSecret, load_known, swap, swap_text, swaps_for
+from egress_gate._upload import UploadScanner, inflatable
+
+STREAM_ABOVE = 4 << 20  # bytes; a larger request body is scanned as it streams, never held whole
+_HOST = "egress_gate.host"  # flow.metadata keys: the host the request was admitted for,
+_REFUSED = "egress_gate.refused"  # and whether a block (or report mode's would-block) was logged
 
 
 def _response(status: int, text: str) -> http.Response:
@@ -49,6 +59,8 @@ class EgressGate:
 
     def _log(self, flow: http.HTTPFlow, host: str, decision: Decision) -> None:
         verdict = "allow" if decision.allowed else ("would-block" if self.reporting else "block")
+        if not decision.allowed:
+            flow.metadata[_REFUSED] = True
         emit(
             "decision",
             bottle=self.config.bottle,
@@ -114,20 +126,74 @@ class EgressGate:
             data.ignore_connection = True
             emit("passthrough", bottle=self.config.bottle, host=host)
 
-    async def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response is not None:
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Everything decided before the body: allowlist, SNI and Host, URL and headers. A large
+        body is then scanned as it streams; a small one waits for the `request` hook."""
+        host = await self._head(flow)
+        if host is None:
+            if flow.response is not None and _streamed(flow.request):
+                # Answering now would make mitmproxy buffer the whole body first: cut it instead.
+                flow.response = None
+                flow.kill()
             return
+        flow.metadata[_HOST] = host
+        request = flow.request
+        swaps = swaps_for(self.known, host)
+        if swaps:
+            request.path = swap_text(request.path, swaps)
+            # Field by field, so names keep their case and order.
+            request.headers.fields = tuple((name, swap(value, swaps)) for name, value in request.headers.fields)
+        if _streamed(request):
+            encoding = request.headers.get("content-encoding", "").strip().lower()
+            request.stream = UploadScanner(
+                lambda text: self._blocking(scan_patterns(text, "body") + scan_known(text, "body", self._forms), host),
+                lambda finding: self._refuse_midstream(flow, host, finding),
+                encoding,
+                swaps,
+            )
+
+    async def _head(self, flow: http.HTTPFlow) -> str | None:
+        """The host the request goes to, or None when it is refused (report mode: never)."""
         tunnelled = flow.server_conn.address is not None and flow.request.first_line_format == "relative"
         if not tunnelled:
             # A plain-HTTP proxy request (absolute form): nothing was checked yet.
             if not await self._admit(flow, flow.request.host, flow.request.port):
-                return
+                return None
             host = normalize(flow.request.host)
         else:
             host = normalize(flow.server_conn.address[0])
             if not self._same_host(flow, host):
-                return
-        if not self._scan(flow, host):
+                return None
+        request = flow.request
+        findings = scan_patterns(request.url, "url") + scan_url_entropy(request.url, host)
+        findings += scan_known(request.url, "url", self._forms)
+        for name, value in request.headers.items(multi=True):
+            findings += scan_patterns(value, f"header {name}") + scan_known(value, f"header {name}", self._forms)
+        if self._refuse(flow, host, findings):
+            return None
+        encoding = request.headers.get("content-encoding", "").strip().lower()
+        if _streamed(request) and not inflatable(encoding):
+            decision = Decision(False, "unscannable-encoding", None)
+            if self._block(flow, host, decision, f"a streamed body in {encoding!r} cannot be scanned"):
+                return None
+        return host
+
+    async def request(self, flow: http.HTTPFlow) -> None:
+        host = flow.metadata.get(_HOST)
+        if host is None or flow.response is not None:
+            return  # refused at the headers
+        if isinstance(flow.request.stream, UploadScanner):
+            if not flow.metadata.get(_REFUSED):
+                self._log(flow, host, Decision(True, "allowed"))
+            return
+        body = flow.request.get_content(strict=False) or b""
+        text = body.decode("utf-8", errors="replace") if body else ""
+        if self._refuse(flow, host, scan_patterns(text, "body") + scan_known(text, "body", self._forms)):
+            return
+        swaps = swaps_for(self.known, host)
+        if swaps and swap(body, swaps) != body:
+            flow.request.content = swap(body, swaps)  # re-encoded as the client encoded it
+        if not flow.metadata.get(_REFUSED):  # report mode logged a would-block already
             self._log(flow, host, Decision(True, "allowed"))
 
     def _same_host(self, flow: http.HTTPFlow, host: str) -> bool:
@@ -143,28 +209,42 @@ class EgressGate:
             )
         return True
 
-    def _scan(self, flow: http.HTTPFlow, host: str) -> bool:
+    @property
+    def _forms(self) -> list[str]:
+        return [form for k in self.known for form in k.forms]
+
+    def _refuse(self, flow: http.HTTPFlow, host: str, findings: list[Finding]) -> bool:
         """True when a finding was blocked (or, in report mode, logged as one)."""
-        request = flow.request
-        findings = scan_patterns(request.url, "url") + scan_url_entropy(request.url, host)
-        for name, value in request.headers.items(multi=True):
-            findings += scan_patterns(value, f"header {name}")
-        body = request.get_content(strict=False) or b""
-        text = body.decode("utf-8", errors="replace") if body else ""
-        findings += scan_patterns(text, "body")
-        whole = "\n".join([request.url, *request.headers.values(), text])
-        findings += scan_known(whole, "request", [k.value for k in self.known])
         blocking = self._blocking(findings, host)
         if blocking is None:
             return False
-        decision = Decision(False, f"dlp:{blocking.rule}", None)
-        self._block(flow, host, decision, f"possible secret ({blocking.rule}) in the {blocking.where}")
-        return True
+        decision, message = self._finding_decision(blocking, host)
+        self._block(flow, host, decision, message)
+        return not self.reporting
+
+    def _refuse_midstream(self, flow: http.HTTPFlow, host: str, finding: Finding) -> None:
+        decision, _ = self._finding_decision(finding, host)
+        self._log(flow, host, decision)
+        if not self.reporting:
+            abort_upstream(flow)
+
+    def _finding_decision(self, finding: Finding, host: str) -> tuple[Decision, str]:
+        owners = self._owners(finding)
+        credentials = [k for k in owners if k.placeholder and not k.may_go_to(host)]
+        if credentials:
+            k = credentials[0]
+            hint = f'add "{host}" to bottles.{self.config.bottle}.env.{k.name}.hosts' if k.name else None
+            message = f"credential {k.name or 'of this bottle'} may go only to {', '.join(k.hosts)}"
+            return Decision(False, "dlp:credential", hint), f"{message}; it is in the {finding.where}"
+        return Decision(False, f"dlp:{finding.rule}", None), f"possible secret ({finding.rule}) in the {finding.where}"
+
+    def _owners(self, finding: Finding) -> list[KnownSecret]:
+        return [k for k in self.known if any(f in finding.match or finding.match in f for f in k.forms)]
 
     def _blocking(self, findings: list[Finding], host: str) -> Finding | None:
         """The first finding that is not a granted secret travelling to one of its hosts."""
         for finding in findings:
-            owners = [k for k in self.known if finding.match in k.value or k.value in finding.match]
+            owners = self._owners(finding)
             if owners and all(k.may_go_to(host) for k in owners):
                 continue
             return finding
@@ -181,14 +261,30 @@ class EgressGate:
             return
         host = normalize(flow.server_conn.address[0]) if flow.server_conn.address else normalize(flow.request.host)
         text = message.text if message.is_text else message.content.decode("utf-8", errors="replace")
-        findings = scan_patterns(text, "websocket") + scan_known(text, "websocket", [k.value for k in self.known])
+        findings = scan_patterns(text, "websocket") + scan_known(text, "websocket", self._forms)
         blocking = self._blocking(findings, host)
-        if blocking is not None:
-            if not self.reporting:
-                message.drop()
-            emit("decision", bottle=self.config.bottle, method="WEBSOCKET", host=host, path="",
-                 decision="would-block" if self.reporting else "block", rule=f"dlp:{blocking.rule}",
-                 hint=None)  # fmt: skip
+        if blocking is None:
+            swaps = swaps_for(self.known, host)
+            if swaps:
+                message.content = swap(message.content, swaps)
+            return
+        if not self.reporting:
+            message.drop()
+        emit("decision", bottle=self.config.bottle, method="WEBSOCKET", host=host, path="",
+             decision="would-block" if self.reporting else "block",
+             rule=self._finding_decision(blocking, host)[0].rule, hint=None)  # fmt: skip
+
+
+def _streamed(request: http.Request) -> bool:
+    """A chunked body, or one longer than STREAM_ABOVE, is scanned as it streams. (An HTTP/2 body
+    without a content-length cannot be told from no body here, so it is buffered.)"""
+    length = request.headers.get("content-length")
+    if length is None:
+        return "chunked" in request.headers.get("transfer-encoding", "").lower()
+    try:
+        return int(length) > STREAM_ABOVE
+    except ValueError:
+        return True
 
 
 def _redacted_path(flow: http.HTTPFlow) -> str:

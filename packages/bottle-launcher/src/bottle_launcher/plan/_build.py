@@ -11,7 +11,10 @@ def build_plan(spec: AgentSpec) -> Plan:
         agent=spec.name,
         bottle=spec.bottle_name,
         sources=tuple(str(path) for path in spec.sources),
-        env=tuple(EnvVar(name, source) for name, source in spec.env_sources().items()),
+        env=tuple(
+            EnvVar(name, source, tuple(spec.credential_hosts().get(name, ())))
+            for name, source in spec.env_sources().items()
+        ),
         skills=tuple(spec.agent.skills),
         prompt=spec.agent.prompt,
         ssh=tuple(

@@ -12,7 +12,14 @@ def describe(plan: Plan) -> dict[str, Any]:
         "agent": plan.agent,
         "bottle": plan.bottle,
         "sources": list(plan.sources),
-        "env": [{"name": e.name, "source": e.source} for e in plan.env],
+        "env": [
+            {
+                "name": e.name,
+                "source": e.source,
+                **({"credential_hosts": list(e.credential_hosts)} if e.credential_hosts else {}),
+            }
+            for e in plan.env
+        ],
         "skills": list(plan.skills),
         "prompt": plan.prompt,
         "ssh": [{"host": s.host, "hostname": s.hostname, "port": s.port, "user": s.user} for s in plan.ssh],

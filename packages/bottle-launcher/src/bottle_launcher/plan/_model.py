@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 class EnvVar:
     name: str
     source: str  # "literal" | "prompt" | "host"
+    credential_hosts: tuple[str, ...] = ()  # a credential: the agent holds a placeholder
 
 
 @dataclass(frozen=True)

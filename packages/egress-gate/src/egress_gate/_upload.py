@@ -1,0 +1,91 @@
+"""A large or unknown-length request body, scanned as it streams instead of being held whole.
+
+Each chunk is scanned together with the end of the one before it (OVERLAP bytes), so a secret of
+up to OVERLAP bytes is found even when it straddles a chunk boundary. For a body sent as-is, those
+OVERLAP bytes are also held back until the next chunk has been scanned, so not even the start of
+such a secret leaves the gate before its verdict; placeholders are swapped inside the same
+window, which keeps the body's length. A compressed body is scanned decompressed and forwarded
+as it came (a placeholder inside it is not swapped).
+
+A finding stops the body: nothing more is forwarded and the upstream connection is closed before
+the request completes, so the upstream never acts on it."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+
+from egress_gate._dlp import Finding
+from egress_gate._secrets import swap
+
+OVERLAP = 4096
+_PIECE = 1 << 20  # decompress in bounded pieces: a small gzip chunk may inflate enormously
+
+Scan = Callable[[str], Finding | None]
+
+
+class _Inflater:
+    def __init__(self, encoding: str) -> None:
+        wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}[encoding]
+        self._z = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        pieces = [self._z.decompress(data, _PIECE)]
+        while self._z.unconsumed_tail:
+            pieces.append(self._z.decompress(self._z.unconsumed_tail, _PIECE))
+        return pieces
+
+
+def inflatable(encoding: str) -> bool:
+    return encoding in ("", "identity", "gzip", "x-gzip", "deflate")
+
+
+class UploadScanner:
+    """`flow.request.stream`: called with each chunk, and with b"" at the end of the body."""
+
+    def __init__(
+        self,
+        scan: Scan,
+        on_finding: Callable[[Finding], None],
+        encoding: str = "",
+        swaps: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        self.finding: Finding | None = None
+        self.size = 0
+        self._scan = scan
+        self._on_finding = on_finding
+        self._swaps = swaps
+        self._inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
+        self._hold = max([OVERLAP, *(len(p) for p, _ in swaps)])
+        self._held = b""  # identity bodies: the window's tail, not yet forwarded
+        self._tail = ""  # compressed bodies: the decoded tail, scanned again with the next piece
+
+    def __call__(self, chunk: bytes) -> list[bytes]:
+        # Never return b"" as a chunk: in a chunked body mitmproxy would frame it as the end.
+        if self.finding is not None:
+            return []
+        self.size += len(chunk)
+        end = chunk == b""
+        if self._inflater is None:
+            window = self._held + chunk
+            if self._check(window.decode("latin-1")):
+                return []
+            window = swap(window, self._swaps)
+            cut = len(window) if end else max(0, len(window) - self._hold)
+            out, self._held = window[:cut], window[cut:]
+            return [out] if out else []
+        for piece in self._inflater.feed(chunk):
+            text = self._tail + piece.decode("latin-1")
+            if self._check(text):
+                return []
+            self._tail = text[-OVERLAP:]
+        return [chunk] if chunk else []
+
+    def _check(self, text: str) -> bool:
+        finding = self._scan(text)
+        if finding is None:
+            return False
+        self.finding = finding
+        self._held = b""
+        self._on_finding(finding)
+        return True
