@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -48,3 +49,27 @@ def report(title: str, samples: dict[str, list[float]], baseline: str, unit: str
         median = statistics.median(values)
         lines.append(f"| {name} | {median:.4g} | {len(values)} | {median / base:.2f}x |")
     return "\n".join(lines) + "\n"
+
+
+def in_container(container: Any, shell: str = "sh") -> Callable[[str], str]:
+    """Run a script in a plain container (the direct arm); it must succeed."""
+
+    def run(script: str) -> str:
+        code, out = container.exec_run([shell, "-c", script])
+        assert code == 0, out
+        return out.decode()
+
+    return run
+
+
+def in_bottle(bottle_id: str, shell: str = "sh") -> Callable[[str], str]:
+    """Run a script in a bottle's agent (the gate arm) through `bottle-launch exec`."""
+    return lambda script: launch("exec", bottle_id, "--", shell, "-c", script).stdout
+
+
+def tear_down(containers: list[Any], bottle_id: str | None, network: Any) -> None:
+    for container in containers:
+        container.remove(force=True)
+    if bottle_id:
+        launch("stop", bottle_id, check=False)
+    network.remove()

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import docker
-from _common import launch
+from _common import in_bottle, in_container, launch, tear_down
 from upstreams import KeyPair, build_sshd_image, start_sshd
 
 REPO = "demo/app"
@@ -80,13 +80,7 @@ def main(runs: int = 5) -> str:
         env = {"KEY": key.private.decode(), "KNOWN": f"forge.test {sshd.host_key}"}
         assert direct.exec_run(["sh", "-c", setup], environment=env).exit_code == 0
 
-        def in_direct(script: str) -> str:
-            code, out = direct.exec_run(["bash", "-c", script])
-            assert code == 0, out
-            return out.decode()
-
-        def in_gate(script: str) -> str:
-            return launch("exec", bottle_id, "--", "bash", "-c", script).stdout
+        in_direct, in_gate = in_container(direct, "bash"), in_bottle(bottle_id, "bash")
 
         clone = f"rm -rf /tmp/work && git clone -q ssh://git@forge.test/{REPO}.git /tmp/work"
         in_direct(clone), in_gate(clone)
@@ -113,11 +107,7 @@ def main(runs: int = 5) -> str:
                     scan.append(_scan_seconds(gate, base, tip))
         return _report(push, fetch, scan, runtime)
     finally:
-        if bottle_id:
-            launch("stop", bottle_id, check=False)
-        for container in cleanup:
-            container.remove(force=True)
-        network.remove()
+        tear_down(cleanup, bottle_id, network)
 
 
 def _scan_seconds(gate: docker.models.containers.Container, base: str, tip: str) -> float:

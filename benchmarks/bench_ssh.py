@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 import docker
-from _common import launch
+from _common import in_bottle, in_container, launch, tear_down
 from upstreams import KeyPair, build_sshd_image, start_sshd
 
 PING = """
@@ -96,13 +96,7 @@ def main(runs: int = 5) -> str:
         env = {"CONFIG": config, "KEY": key.private.decode(), "KNOWN": f"forge.test {sshd.host_key}"}
         assert direct.exec_run(["sh", "-c", setup], environment=env).exit_code == 0
 
-        def in_direct(script: str) -> str:
-            code, out = direct.exec_run(["sh", "-c", script])
-            assert code == 0, out
-            return out.decode()
-
-        def in_gate(script: str) -> str:
-            return launch("exec", bottle_id, "--", "sh", "-c", script).stdout
+        in_direct, in_gate = in_container(direct, "sh"), in_bottle(bottle_id, "sh")
 
         blob = "head -c 104857600 /dev/urandom > /tmp/blob"
         in_direct(blob), in_gate(blob)
@@ -115,11 +109,7 @@ def main(runs: int = 5) -> str:
                 scp[name].append(100 / seconds)  # MB/s
         return _report(rtt, scp, runtime)
     finally:
-        for container in cleanup:
-            container.remove(force=True)
-        if "bottle_id" in locals():
-            launch("stop", bottle_id, check=False)
-        network.remove()
+        tear_down(cleanup, locals().get("bottle_id"), network)
 
 
 def _quote(script: str) -> str:

@@ -17,9 +17,11 @@ from cryptography.x509.oid import NameOID
 NAMES = ("tls.test", "other.test", "passthrough.test")
 
 SERVER = r"""
-import hashlib, http.server, json, ssl, sys, time
+import hashlib, http.server, json, os, ssl, sys, time
 seen_sni = {}
+BLOCK = os.urandom(1 << 20)
 class H(http.server.BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # headers then a small event: Nagle would hold the event ~40 ms
     def _read_body(self):
         # Yields the body in pieces, content-length or chunked, so a 100 MB upload is never held.
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
@@ -43,10 +45,19 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(status); self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
-        if self.path == "/sse":
+        if self.path.startswith("/blob"):
+            # /blob?n=BYTES: that many bytes of random data, streamed (benchmarks' downloads).
+            left = int(self.path.split("n=", 1)[1])
+            self.send_response(200); self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(left)); self.end_headers()
+            while left:
+                piece = BLOCK[: min(left, len(BLOCK))]; self.wfile.write(piece); left -= len(piece)
+            return
+        if self.path.startswith("/sse"):
+            events = int(self.path.split("n=", 1)[1]) if "n=" in self.path else 4
             self.send_response(200); self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache"); self.end_headers()
-            for i in range(4):
+            for i in range(events):
                 self.wfile.write(f"data: event-{i} {time.time():.3f}\n\n".encode()); self.wfile.flush()
                 time.sleep(0.4)
             self.close_connection = True
@@ -70,6 +81,7 @@ class H(http.server.BaseHTTPRequestHandler):
         pass
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 context.load_cert_chain("/srv/cert.pem", "/srv/key.pem")
+context.sni_callback = lambda sock, name, ctx: print(f"sni {name}", flush=True)  # what the gate let through
 server = http.server.ThreadingHTTPServer(("0.0.0.0", 443), H)
 server.socket = context.wrap_socket(server.socket, server_side=True)
 print("listening", flush=True)

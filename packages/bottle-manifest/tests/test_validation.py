@@ -277,3 +277,11 @@ def test_all_errors_are_reported_across_files(write, home):
     for line in str(info.value).splitlines():
         file, path, message = line.split(": ", 2)
         assert file.endswith("claude-bottle.json") and path and message
+
+
+def test_pipelock_cannot_carry_credentials(write, home):
+    egress = {"backend": "pipelock"}
+    assert one_issue(write, home, manifest(egress=egress, env={"T": {"value": "x", "hosts": ["a.com"]}}))[0] == (
+        "bottles.dev.env.T"
+    )
+    assert load_ok(write, home, manifest(egress=egress, env={"T": "plain"}))

@@ -85,3 +85,23 @@ def test_a_credential_is_swapped_only_for_its_own_hosts():
     assert swaps_for(known, "other.example.com") == ()
     assert swap(b"Bearer fake-token-value", swaps_for(known, "api.example.com")) == b"Bearer real-token-value"
     assert known[0].forms == ("real-token-value", "fake-token-value") and known[1].forms == ("plain-value-123",)
+
+
+def test_pipelock_log_lines_become_our_decision_lines():
+    from egress_gate.pipelock import decision_from
+
+    blocked = {"level": "warn", "event": "blocked", "url": "https://x.example/a?t=secret", "method": "GET",
+               "scanner": "dlp", "reason": "DLP: GitHub Token", "transport": "forward"}  # fmt: skip
+    fields = decision_from(blocked, "dev")
+    assert fields == {
+        "bottle": "dev",
+        "method": "GET",
+        "host": "x.example",
+        "path": "/a",
+        "decision": "block",
+        "rule": "pipelock:dlp:DLP: GitHub Token",
+        "hint": None,
+    }
+    refused = decision_from({"event": "blocked", "url": "https://y.example/", "scanner": "allowlist"}, "dev")
+    assert refused["hint"] == 'add "y.example" to bottles.dev.egress.allowlist'
+    assert decision_from({"level": "info", "msg": "listening"}, "dev") is None

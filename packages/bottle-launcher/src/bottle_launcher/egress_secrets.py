@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .errors import LaunchError
 
+AGENT_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN"  # Claude Code's token, as the agent sees it
 # Claude Code's token may travel only to Anthropic's own hosts.
 TOKEN_HOSTS = ("api.anthropic.com", "claude.ai", "console.anthropic.com")
 UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"

@@ -19,8 +19,9 @@ import docker.errors
 from rich.console import Console
 
 from . import preflight, summary
+from .egress import backend_for
 from .egress_ca import make_ca
-from .egress_secrets import TOKEN_HOSTS, read_upstream_ca, seal
+from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
@@ -31,7 +32,6 @@ from .runtime.docker._backend import check_runtime, detect_runtime
 from .skills import skill_files, skill_roots
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
-AGENT_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN"
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,9 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             f"{TOKEN_VAR} is not set, so claude cannot log in",
             hint=f"run `claude setup-token` on the host and export the token as {TOKEN_VAR}",
         )
+    egress = backend_for(plan.egress_backend)
+    if egress.name == "pipelock":
+        credentials = {}  # pipelock cannot swap them; the manifest refuses declared ones
     sealed = seal(env, credentials, builtin=[AGENT_TOKEN_VAR] if token else [])
     backend = DockerBackend()
     runtime = request.runtime or detect_runtime(backend.client)
@@ -133,7 +136,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     )
     runtime_plan = build_runtime_plan(plan, options, files)
     agent_secrets = Secrets(env=sealed.agent_env, files=identities)
-    gate_files = {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": sealed.known}
+    gate_files = egress.handover_files(ca, sealed.known)
     sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
     keep = False
     try:

@@ -34,6 +34,11 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
     for host in plan.egress_passthrough:
         table.add_row("passthrough", host)
     console.print(table)
+    if plan.egress_backend == "pipelock":
+        console.print(
+            "[bold yellow]egress backend: pipelock.[/bold yellow] Credentials are not swapped: Claude's token"
+            " enters the bottle as is. Upload scanning and the audit lines are pipelock's own."
+        )
     if plan.egress_mode == "report":
         # Loud on purpose: in report mode the bottle's egress is open.
         console.print(

@@ -94,6 +94,11 @@ class Egress(_Model):
         "enforce",
         description="'report' lets through and logs what 'enforce' would block, to build an allowlist.",
     )
+    backend: Literal["mitmproxy", "pipelock"] = Field(
+        "mitmproxy",
+        description="The egress gate's engine. 'pipelock' needs its image named in BOTTLE_PIPELOCK_IMAGE; it has "
+        "no credential swap, so the bottle may declare no credentials.",
+    )
 
 
 class Bottle(_Model):

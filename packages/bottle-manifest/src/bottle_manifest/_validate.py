@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ._errors import Issue, json_path
-from ._models import ManifestFile
+from ._models import Credential, ManifestFile
 
 _TYPE_WORDS = {
     "int_type": "a whole number",
@@ -164,4 +164,15 @@ def _cross_checks(manifest: ManifestFile, file: str) -> list[Issue]:
                     )
                 else:
                     seen[entry.host] = where
+        if bottle.egress.backend == "pipelock":
+            for key, entry in bottle.env.items():
+                if isinstance(entry, Credential):
+                    issues.append(
+                        Issue(
+                            file,
+                            json_path(("bottles", name, "env", key)),
+                            "a credential needs the mitmproxy egress backend: pipelock cannot swap it in, so the "
+                            "agent would hold the real value; give it as a string or drop egress.backend",
+                        )
+                    )
     return issues

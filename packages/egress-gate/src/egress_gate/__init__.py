@@ -4,8 +4,19 @@ pure and importable without mitmproxy; the addon itself is loaded by mitmdump (`
 egress_gate`)."""
 
 from ._dlp import Finding, scan_known, scan_patterns, scan_url_entropy
-from ._policy import Decision, check_destination, decide
+from ._policy import Decision, check_destination, decide, ip_literal, match, normalize
 
 __version__ = "0.1.0"
 
-__all__ = ["Decision", "Finding", "check_destination", "decide", "scan_known", "scan_patterns", "scan_url_entropy"]
+__all__ = [
+    "Decision",
+    "Finding",
+    "check_destination",
+    "decide",
+    "ip_literal",
+    "match",
+    "normalize",
+    "scan_known",
+    "scan_patterns",
+    "scan_url_entropy",
+]

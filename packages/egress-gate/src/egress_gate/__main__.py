@@ -44,7 +44,12 @@ def main() -> None:
     addon = Path(__file__).with_name("addon.py")
     options = {
         "confdir": str(config.handover),
-        "connection_strategy": "lazy",
+        # Eager: the upstream TCP (and, when the SNI matches, TLS) handshake overlaps the client's,
+        # instead of following the first request; it happens only after http_connect admitted
+        # the host. The addon keeps a mismatched SNI from ever reaching the upstream.
+        "connection_strategy": "eager",
+        # HTTP/1.1 only: mitmproxy's HTTP/2 added about 9 ms per request (measured, kept-alive).
+        "http2": "false",
         "ssl_insecure": "false",  # upstream certificates are verified
     }
     trust = _upstream_trust(config)

@@ -125,6 +125,11 @@ class EgressGate:
         if host and sni == host and match(host, self.config.passthrough) is not None:
             data.ignore_connection = True
             emit("passthrough", bottle=self.config.bottle, host=host)
+        elif host:
+            # Eager mode opens TLS upstream now, and would name the client's SNI: the upstream
+            # gets only the admitted CONNECT host's name, so a name the request hook will refuse
+            # never leaves the gate, not even in a handshake. (mitmproxy keeps a set server.sni.)
+            data.context.server.sni = host
 
     async def requestheaders(self, flow: http.HTTPFlow) -> None:
         """Everything decided before the body: allowlist, SNI and Host, URL and headers. A large

@@ -7,6 +7,7 @@ import click
 from .. import __version__
 from ._group import AgentDefaultGroup
 from .build import build
+from .check import check
 from .doctor import doctor
 from .lifecycle import exec_, prune, ps, stop
 from .logs import logs
@@ -25,7 +26,7 @@ def cli() -> None:
     """
 
 
-for command in (start, plan, validate, schema, ps, stop, prune, exec_, logs, build, doctor):
+for command in (start, plan, check, validate, schema, ps, stop, prune, exec_, logs, build, doctor):
     cli.add_command(command)
 
 

@@ -46,4 +46,5 @@ def build_plan(spec: AgentSpec) -> Plan:
         egress_allow_cidrs=tuple(bottle.egress.allow_cidrs),
         egress_passthrough=tuple(bottle.egress.passthrough),
         egress_mode=bottle.egress.mode,
+        egress_backend=bottle.egress.backend,
     )

@@ -29,6 +29,7 @@ def describe(plan: Plan) -> dict[str, Any]:
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
             "mode": plan.egress_mode,
+            "backend": plan.egress_backend,
         },
         **plan.extra,
     }

@@ -50,3 +50,4 @@ class Plan:
     egress_allow_cidrs: tuple[str, ...] = ()
     egress_passthrough: tuple[str, ...] = ()
     egress_mode: str = "enforce"  # or "report": log what would be blocked, block nothing
+    egress_backend: str = "mitmproxy"  # or "pipelock", with a user-supplied image

@@ -11,15 +11,16 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from ..egress import backend_for
+from ..egress._gate_config import EGRESS_PORT
+from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
 from ._model import Plan
 
 LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
-EGRESS_PORT = 8888
 HANDOVER_DIR = "/run/bottle"
 EGRESS_UID = 999
-EGRESS_HANDOVER = "/run/egress-gate"  # tmpfs in the egress sidecar: the CA key, known secrets
 AGENT_CA = "/home/claude/.bottle/ca.pem"
 AGENT_CA_BUNDLE = "/home/claude/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
 
@@ -138,25 +139,6 @@ def proxy_environment(egress_host: str) -> dict[str, str]:
     }
 
 
-UPSTREAM_CA_PATH = "/etc/egress-gate/upstream-ca.pem"
-
-
-def egress_config(plan: Plan, upstream_ca: bool = False) -> bytes:
-    import json
-
-    return json.dumps(
-        {
-            "bottle": plan.bottle,
-            "allowlist": list(plan.egress_allowlist),
-            "allow_cidrs": list(plan.egress_allow_cidrs),
-            "passthrough": list(plan.egress_passthrough),
-            "mode": plan.egress_mode,
-            "port": EGRESS_PORT,
-            "upstream_ca": UPSTREAM_CA_PATH if upstream_ca else None,
-        }
-    ).encode()
-
-
 def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[FileSpec, ...] = ()) -> RuntimePlan:
     bid = options.bottle_id
     stem = f"bottle-{plan.agent}-{bid}"
@@ -198,13 +180,14 @@ def _tmpfs(uid: int, size: str) -> str:
 
 def _egress_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
     upstream_ca = options.egress_upstream_ca
-    files = [FileSpec("/etc", "egress-gate/config.json", egress_config(plan, bool(upstream_ca)))]
+    backend = backend_for(plan.egress_backend)
+    files = [FileSpec("/etc", path, data) for path, data in backend.config_files(plan, bool(upstream_ca)).items()]
     if upstream_ca:
         files.append(FileSpec("/etc", "egress-gate/upstream-ca.pem", upstream_ca))
     return ContainerSpec(
         name=f"{stem}-egress",
         role="egress",
-        image="egress",
+        image=backend.image,
         command=None,
         labels=_labels(options.bottle_id, plan, options, "egress"),
         networks=networks,

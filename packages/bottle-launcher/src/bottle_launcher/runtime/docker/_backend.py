@@ -23,6 +23,7 @@ from ..plugin.interface import BottleInfo
 from ._archive import archive
 from ._attach import attach_tty
 from ._handover import encode_env, write_via_exec
+from ._pipelock import pipelock_build
 
 READY_TIMEOUT = 30.0
 FENCE_TIMEOUT = 30.0
@@ -65,7 +66,10 @@ class DockerBackend:
     # -- images ---------------------------------------------------------------------------
     def image(self, key: str, progress: Callable[[str], None] = lambda _: None) -> str:
         if key not in self._tags:
-            self._tags[key] = ensure_image(self.client, key, self.build, progress)
+            options = self.build
+            if key == "egress-pipelock":
+                options = pipelock_build(self.client, self.build, self.image("egress", progress))
+            self._tags[key] = ensure_image(self.client, key, options, progress)
         return self._tags[key]
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""`bottle-launch check`: the gate's own policy functions, applied to a manifest's plan, with no
+engine. DNS is the one part not run for real in the unit cases: the test machine resolves no
+public names, so a stub resolver stands in there; the CLI case resolves `localhost` for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import bottle_manifest
+import pytest
+from bottle_launcher.egress_check import check
+from bottle_launcher.plan import build_plan
+
+MANIFEST = {
+    "bottles": {
+        "dev": {
+            "env": {"GITEA_TOKEN": {"value": "literal-token", "hosts": ["gitea.example.com"]}},
+            "egress": {
+                "allowlist": ["gitea.example.com", "localhost", "pass.example.com", "*.internal.example"],
+                "passthrough": ["pass.example.com"],
+                "allow_cidrs": ["10.0.0.0/8"],
+            },
+        }
+    },
+    "agents": {"helper": {"bottle": "dev"}},
+}
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "claude-bottle.json"
+    path.write_text(json.dumps(MANIFEST))
+    return path
+
+
+@pytest.fixture
+def plan(manifest: Path):
+    return build_plan(bottle_manifest.load(manifest, home=manifest.parent).agent("helper"))
+
+
+def public(host: str, port: int) -> list[str]:
+    return ["93.184.215.14"]
+
+
+def private(host: str, port: int) -> list[str]:
+    return ["192.168.7.7"]
+
+
+def test_an_allowlisted_public_host_is_allowed_and_its_credential_named(plan):
+    verdict = check(plan, "https://gitea.example.com/api/v1", public)
+    assert verdict.allowed and verdict.decision == "allow"
+    assert [(s.check, s.rule) for s in verdict.steps] == [
+        ("allowlist", "allowlist:gitea.example.com"),
+        ("destination", "public-address"),
+        ("tls", "intercepted"),
+        ("url", "clean"),
+        ("credentials", "swapped"),
+    ]
+    assert "GITEA_TOKEN" in verdict.steps[-1].detail
+
+
+def test_claudes_token_is_named_for_anthropic_hosts(plan):
+    verdict = check(plan, "api.anthropic.com", public)  # a bare host means https
+    assert verdict.url == "https://api.anthropic.com" and verdict.port == 443
+    assert "matches 'api.anthropic.com' in the built-in defaults" in verdict.steps[0].detail
+    assert "CLAUDE_CODE_OAUTH_TOKEN" in verdict.steps[-1].detail
+
+
+def test_an_off_list_host_is_refused_with_the_line_that_allows_it(plan):
+    verdict = check(plan, "https://evil.example/x", public)
+    assert verdict.decision == "block" and verdict.refusal.rule == "not-allowlisted"
+    assert verdict.refusal.hint == 'add "evil.example" to bottles.dev.egress.allowlist'
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(plan):
+    verdict = check(plan, "https://a.internal.example/", private)
+    assert verdict.refusal.rule == "internal-address" and "192.168.7.7" in verdict.refusal.detail
+
+
+def test_ip_literals_need_allow_cidrs(plan):
+    assert check(plan, "http://10.1.2.3:8080/", public).allowed
+    refused = check(plan, "https://192.168.1.1/", public).refusal
+    assert refused.rule == "ip-literal" and refused.hint == 'add "192.168.1.1/32" to bottles.dev.egress.allow_cidrs'
+
+
+def test_passthrough_is_not_scanned(plan):
+    verdict = check(plan, "https://pass.example.com/?q=" + "ghp_" + "A1b2C3d4" * 5, public)
+    assert verdict.allowed and verdict.steps[-1].rule == "passthrough"
+
+
+def test_a_token_in_the_url_is_refused(plan):
+    verdict = check(plan, "https://gitea.example.com/?q=" + "ghp_" + "A1b2C3d4" * 5, public)
+    assert verdict.refusal.rule == "dlp:github-token"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKER_HOST": "unix:///nonexistent.sock"}  # proves no engine is needed
+    return subprocess.run(
+        [sys.executable, "-m", "bottle_launcher", "check", *args], capture_output=True, text=True, env=env, timeout=60
+    )
+
+
+def test_the_cli_answers_with_exit_codes_and_json(manifest):
+    allowed = run("helper", "https://gitea.example.com/", "--manifest", str(manifest), "--no-resolve")
+    assert allowed.returncode == 0 and allowed.stdout.startswith("https://gitea.example.com/: allowed"), allowed
+    refused = run("helper", "http://localhost:9/", "--manifest", str(manifest), "--json")
+    assert refused.returncode == 1, refused.stderr
+    data = json.loads(refused.stdout)
+    assert data["decision"] == "block" and data["rule"] == "internal-address"
+    assert "127.0.0.1" in data["hint"] or "::1" in data["hint"]
+    text = run("helper", "https://evil.example/", "--manifest", str(manifest))
+    assert 'To allow it, add "evil.example" to bottles.dev.egress.allowlist in claude-bottle.json.' in text.stdout
+    usage = run("helper", "ftp://x", "--manifest", str(manifest))
+    assert usage.returncode == 2 and "http and https only" in usage.stderr and "Traceback" not in usage.stderr
+
+
+def test_report_mode_says_would_be_refused(manifest, tmp_path):
+    data = json.loads(manifest.read_text())
+    data["bottles"]["dev"]["egress"]["mode"] = "report"
+    manifest.write_text(json.dumps(data))
+    result = run("helper", "https://evil.example/", "--manifest", str(manifest), "--no-resolve")
+    assert result.returncode == 1 and "would be refused (report mode lets it through)" in result.stdout
