@@ -2,9 +2,11 @@
 
 - direct: a container from the agent image on the upstream network (unfenced), pushing over SSH;
 - gate: a real bottle (detached), pushing through its git gate (scan + leased forward).
-Each run makes 1,000 fresh commits of random text (about 10 MB packed) in both clients, outside
-the timing, and pushes them as a new branch; then times a fetch with nothing new. The scan's
-share is measured by running the gate's gitleaks over the same range inside the gate.
+Each run makes 1,000 fresh commits of random hex text (about 10 MB) in both clients, outside
+the timing, and pushes them as a new branch; then times a fetch with nothing new. Hex, not
+base64: random base64 now and then forms a token gitleaks flags (an EasyPost test key, once), and
+the push is rightly refused. The scan's share is measured by running the gate's gitleaks over
+the same range inside the gate.
 Targets (issue 5): push at most 2x direct; a no-op fetch at most 300 ms added.
 """
 
@@ -26,7 +28,7 @@ MAKE_COMMITS = r"""
 set -e; cd /tmp/work && git checkout -q -B main origin/main
 mark=$(git rev-parse HEAD)
 { for i in $(seq 1 1000); do
-    data=$(head -c 7500 /dev/urandom | base64 -w 100)
+    data=$(head -c 5000 /dev/urandom | od -An -v -tx1 | tr -d ' \n' | fold -w 100)
     printf 'commit refs/heads/main\ncommitter b <b@b> %s +0000\ndata 6\nbench\n' "$((1700000000 + i))"
     [ "$i" = 1 ] && printf 'from %s\n' "$mark"
     printf 'M 644 inline f%s.txt\ndata %s\n%s\n' "$((i % 50))" "$(( ${#data} + 0 ))" "$data"

@@ -14,14 +14,18 @@ from egress_gate._upload import OVERLAP, UploadScanner
 AWS = "AKIA" + "Z7Q2RXK4LPN3T6VW"
 
 
-def scanner(encoding: str = "", swaps=()) -> tuple[UploadScanner, list]:
+def scanner(encoding: str = "", swaps=(), stop: bool = True) -> tuple[UploadScanner, list]:
     found: list = []
 
     def scan(text: str):
         hits = scan_patterns(text, "body") + scan_known(text, "body", ["bottle-secret-value"])
         return hits[0] if hits else None
 
-    return UploadScanner(scan, found.append, encoding, swaps), found
+    def on_finding(finding) -> bool:
+        found.append(finding)
+        return stop
+
+    return UploadScanner(scan, on_finding, encoding, swaps), found
 
 
 def feed(upload: UploadScanner, body: bytes, size: int) -> bytes:
@@ -46,6 +50,13 @@ def test_a_secret_across_a_chunk_boundary_is_found_and_none_of_it_forwarded(offs
     assert [f.rule for f in found] == ["aws-access-key-id"]
     assert AWS[:4].encode() not in out  # not even its start left before the verdict
     assert len(out) < len(body)
+
+
+def test_report_mode_logs_the_finding_once_and_lets_the_body_through():
+    body = b"a" * 100_000 + f" {AWS} ".encode() + b"b" * 100_000 + f" {AWS} ".encode()
+    upload, found = scanner(stop=False)
+    assert feed(upload, body, 4096) == body
+    assert [f.rule for f in found] == ["aws-access-key-id"]
 
 
 def test_a_known_secret_split_across_tiny_chunks_is_found():

@@ -7,8 +7,9 @@ such a secret leaves the gate before its verdict; placeholders are swapped insid
 window, which keeps the body's length. A compressed body is scanned decompressed and forwarded
 as it came (a placeholder inside it is not swapped).
 
-A finding stops the body: nothing more is forwarded and the upstream connection is closed before
-the request completes, so the upstream never acts on it."""
+A finding stops the body (unless `on_finding` answers False, as report mode does): nothing more
+is forwarded and the upstream connection is closed before the request completes, so the upstream
+never acts on it."""
 
 from __future__ import annotations
 
@@ -46,11 +47,12 @@ class UploadScanner:
     def __init__(
         self,
         scan: Scan,
-        on_finding: Callable[[Finding], None],
+        on_finding: Callable[[Finding], bool],
         encoding: str = "",
         swaps: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
         self.finding: Finding | None = None
+        self._stopped = False
         self.size = 0
         self._scan = scan
         self._on_finding = on_finding
@@ -62,7 +64,7 @@ class UploadScanner:
 
     def __call__(self, chunk: bytes) -> list[bytes]:
         # Never return b"" as a chunk: in a chunked body mitmproxy would frame it as the end.
-        if self.finding is not None:
+        if self._stopped:
             return []
         self.size += len(chunk)
         end = chunk == b""
@@ -82,10 +84,16 @@ class UploadScanner:
         return [chunk] if chunk else []
 
     def _check(self, text: str) -> bool:
+        """True when the body must stop here. `on_finding` says so; in report mode it does not,
+        and the rest of the body passes unscanned (one would-block line is enough)."""
+        if self.finding is not None:
+            return False
         finding = self._scan(text)
         if finding is None:
             return False
         self.finding = finding
+        if not self._on_finding(finding):
+            return False
+        self._stopped = True
         self._held = b""
-        self._on_finding(finding)
         return True

@@ -227,11 +227,14 @@ class EgressGate:
         self._block(flow, host, decision, message)
         return not self.reporting
 
-    def _refuse_midstream(self, flow: http.HTTPFlow, host: str, finding: Finding) -> None:
+    def _refuse_midstream(self, flow: http.HTTPFlow, host: str, finding: Finding) -> bool:
+        """Log the finding and, unless reporting, cut the upstream off; True when the body stops."""
         decision, _ = self._finding_decision(finding, host)
         self._log(flow, host, decision)
-        if not self.reporting:
-            abort_upstream(flow)
+        if self.reporting:
+            return False
+        abort_upstream(flow)
+        return True
 
     def _finding_decision(self, finding: Finding, host: str) -> tuple[Decision, str]:
         owners = self._owners(finding)

@@ -2,10 +2,27 @@
 secrets and forwarded upstream atomically under leases; fetches refresh from upstream first.
 Every failure closes."""
 
-from ._config import GateConfig, Remote
-from ._scan import Finding, scan_push
-from ._upstream import RefUpdate
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["Finding", "GateConfig", "RefUpdate", "Remote", "scan_push"]
+
+# Loaded on first use: the access hook runs for every fetch, and importing the scanner (and with
+# it GitPython's neighbours) for a hook that needs none of it cost ~100 ms under gVisor.
+_WHERE = {
+    "Finding": "._scan",
+    "scan_push": "._scan",
+    "GateConfig": "._config",
+    "Remote": "._config",
+    "RefUpdate": "._upstream",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)
