@@ -84,7 +84,7 @@ def test_plan_json_has_the_documented_keys_and_no_secret_values(home):
     assert plan["sources"] == [str(EXAMPLE)]
     assert plan["env"] == [
         {"name": "GITEA_TOKEN", "source": "prompt"},
-        {"name": "GITHUB_TOKEN", "source": "host"},
+        {"name": "GITHUB_TOKEN", "source": "host", "credential_hosts": ["api.github.com", "github.com"]},
         {"name": "GIT_AUTHOR_NAME", "source": "literal"},
     ]
     assert plan["skills"] == ["init-prd"]

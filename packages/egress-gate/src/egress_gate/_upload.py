@@ -14,7 +14,7 @@ never acts on it."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from egress_gate._dlp import Finding
 from egress_gate._secrets import swap
@@ -30,11 +30,13 @@ class _Inflater:
         wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}[encoding]
         self._z = zlib.decompressobj(wbits)
 
-    def feed(self, data: bytes) -> list[bytes]:
-        pieces = [self._z.decompress(data, _PIECE)]
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """One bounded piece at a time, each scanned and dropped before the next is inflated."""
+        yield self._z.decompress(data, _PIECE)
         while self._z.unconsumed_tail:
-            pieces.append(self._z.decompress(self._z.unconsumed_tail, _PIECE))
-        return pieces
+            yield self._z.decompress(self._z.unconsumed_tail, _PIECE)
+        if not data:  # the end of the body: whatever zlib still holds
+            yield self._z.flush()
 
 
 def inflatable(encoding: str) -> bool:

@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from ..plan._model import Plan
 
 PIPELOCK_IMAGE_VAR = "BOTTLE_PIPELOCK_IMAGE"
-CONFIG_PATH = "/etc/egress-gate/pipelock.yaml"
 
 # pipelock's SSRF check refuses these unless a range is left out; allow_cidrs is applied by
 # leaving its ranges out of this list, the same ranges the mitmproxy addon treats as internal.
