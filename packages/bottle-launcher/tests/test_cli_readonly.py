@@ -104,6 +104,7 @@ def test_plan_never_prompts_and_needs_no_host_variables(home):
     result = run("plan", "demo", "--manifest", str(EXAMPLE), home=home)
     assert result.returncode == 0, result.stderr
     assert "GITEA_TOKEN  <prompt>" in result.stdout
+    assert "GITHUB_TOKEN  <host>  placeholder; real value only to api.github.com, github.com" in result.stdout
     assert "gitea -> gitea.example.com:30009" in result.stdout
 
 

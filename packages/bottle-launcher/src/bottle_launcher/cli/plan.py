@@ -23,7 +23,9 @@ def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
     click.echo(f"agent    {data['agent']}  (bottle {data['bottle']})")
     click.echo(f"sources  {', '.join(data['sources'])}")
     for env in data["env"]:
-        click.echo(f"env      {env['name']}  <{env['source']}>")
+        hosts = env.get("credential_hosts")
+        sealed = f"  placeholder; real value only to {', '.join(hosts)}" if hosts else ""
+        click.echo(f"env      {env['name']}  <{env['source']}>{sealed}")
     for skill in data["skills"]:
         click.echo(f"skill    {skill}")
     for ssh in data["ssh"]:
@@ -32,3 +34,5 @@ def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
         for repo in git["repos"]:
             click.echo(f"git      {repo} -> {git['hostname']}:{git['port']}")
     click.echo(f"egress   {', '.join(data['egress']['allowlist'])}")
+    if data["egress"]["backend"] != "mitmproxy" or data["egress"]["mode"] != "enforce":
+        click.echo(f"         backend {data['egress']['backend']}, mode {data['egress']['mode']}")
