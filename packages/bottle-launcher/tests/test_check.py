@@ -70,6 +70,16 @@ def test_claudes_token_is_named_for_anthropic_hosts(plan):
     assert "CLAUDE_CODE_OAUTH_TOKEN" in verdict.steps[-1].detail
 
 
+def test_under_pipelock_no_token_is_said_to_be_swapped(tmp_path):
+    data = json.loads(json.dumps(MANIFEST))
+    data["bottles"]["dev"]["env"] = {}
+    data["bottles"]["dev"]["egress"]["backend"] = "pipelock"
+    path = tmp_path / "claude-bottle.json"
+    path.write_text(json.dumps(data))
+    plan = build_plan(bottle_manifest.load(path, home=tmp_path).agent("helper"))
+    assert check(plan, "api.anthropic.com", public).steps[-1].check == "url"
+
+
 def test_an_off_list_host_is_refused_with_the_line_that_allows_it(plan):
     verdict = check(plan, "https://evil.example/x", public)
     assert verdict.decision == "block" and verdict.refusal.rule == "not-allowlisted"

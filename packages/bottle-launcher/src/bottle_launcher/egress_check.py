@@ -120,7 +120,7 @@ def check(plan: Plan, url: str, resolver: Resolver | None = resolve) -> Verdict:
         return verdict
     steps.append(Step("url", True, "clean", "no token format or high-entropy part in the URL"))
     swapped = [e.name for e in plan.env if e.credential_hosts and match(host, e.credential_hosts)]
-    if match(host, TOKEN_HOSTS):
+    if match(host, TOKEN_HOSTS) and plan.egress_backend == "mitmproxy":  # pipelock swaps nothing
         swapped.append(AGENT_TOKEN_VAR)
     if swapped:
         steps.append(Step("credentials", True, "swapped", f"real value swapped in for: {', '.join(swapped)}"))
