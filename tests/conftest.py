@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import docker
@@ -32,25 +32,22 @@ def bottle_launch(
     )
 
 
+def launch_yes(
+    manifest: Path, network: str, command: Sequence[str], *extra: str, env: dict[str, str] | None = None, **kw
+) -> subprocess.CompletedProcess[str]:
+    """`bottle-launch tester --manifest M --yes --egress-network N [extra] -- command`."""
+    return bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--egress-network", network, *extra, "--", *command,
+        env=env, **kw,
+    )  # fmt: skip
+
+
 def launch_detached(
     manifest: Path, network: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """`bottle-launch tester --yes --detach` running `sleep infinity`; asserts it started and
     printed a bottle id (stdout). The preflight is in stderr."""
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--detach",
-        "--egress-network",
-        network,
-        *extra,
-        "--",
-        "sleep",
-        "infinity",
-        env=env,
-    )
+    result = launch_yes(manifest, network, ("sleep", "infinity"), "--detach", *extra, env=env)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip()) == 8, result.stdout
     return result

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import bottle_launch, launch_detached, leftovers
+from conftest import bottle_launch, launch_detached, launch_yes, leftovers
 
 
 def start_detached(manifest, upstream_network, secret: str) -> str:
@@ -237,19 +237,8 @@ def test_bottles_run_under_gvisor_when_it_is_registered(client, bottle):
 
 
 def test_when_a_bottle_ends_it_lists_the_hosts_its_gate_refused(images, manifest, upstream_network):
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--egress-network",
-        upstream_network,
-        "--",
-        "sh",
-        "-c",
-        "curl -s -o /dev/null http://blocked.test/; curl -s -o /dev/null http://allowed.test/",
-        env={"E2E_SECRET": "s"},
-    )
+    script = "curl -s -o /dev/null http://blocked.test/; curl -s -o /dev/null http://allowed.test/"
+    result = launch_yes(manifest, upstream_network, ("sh", "-c", script), env={"E2E_SECRET": "s"})
     assert result.returncode == 0, result.stderr
     assert "egress refused during this session:" in result.stderr
     expected = 'blocked.test  [not-allowlisted]  to allow: add "blocked.test" to bottles.e2e.egress.allowlist'

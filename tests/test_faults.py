@@ -9,7 +9,7 @@ import time
 
 import pexpect
 import pytest
-from conftest import bottle_launch
+from conftest import bottle_launch, launch_yes
 
 AGENT_LABEL = "dev.claude-bottle.agent=tester"
 
@@ -42,17 +42,7 @@ def test_failing_sidecar_leaves_nothing(client, images, manifest):
     before = parts(client)
     # The host network cannot be joined by a bridge container: the egress sidecar fails midway,
     # after the bottle's internal network and the sidecar container exist.
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--egress-network",
-        "host",
-        "--",
-        "true",
-        env={"E2E_SECRET": "s"},
-    )
+    result = launch_yes(manifest, "host", ("true",), env={"E2E_SECRET": "s"})
     assert result.returncode == 1
     assert "the Docker engine refused" in result.stderr
     assert "Traceback" not in result.stderr
@@ -173,19 +163,7 @@ def test_ctrl_c_while_attached_reaches_the_agent(client, images, manifest, upstr
 
 
 def test_without_a_terminal_the_output_and_exit_code_still_come_through(client, images, manifest, upstream_network):
-    result = bottle_launch(
-        "tester",
-        "--manifest",
-        str(manifest),
-        "--yes",
-        "--egress-network",
-        upstream_network,
-        "--",
-        "sh",
-        "-c",
-        "read line; echo out-$((6*7)) $line; exit 4",
-        env={"E2E_SECRET": "s"},
-        input="piped-in\n",
-    )
+    script = "read line; echo out-$((6*7)) $line; exit 4"
+    result = launch_yes(manifest, upstream_network, ("sh", "-c", script), env={"E2E_SECRET": "s"}, input="piped-in\n")
     assert "out-42 piped-in" in result.stdout
     assert result.returncode == 4

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
-from conftest import bottle_launch, launch_detached, search_everywhere
+from conftest import bottle_launch, launch_detached, launch_yes, search_everywhere
 from upstreams import KeyPair, Sshd, start_sshd
 
 REPO = "demo/app"
@@ -237,9 +237,7 @@ def test_an_unreachable_upstream_fails_the_launch_with_the_reason(tmp_path, key,
     }
     manifest = tmp_path / "claude-bottle.json"
     manifest.write_text(json.dumps({"bottles": {"g": {"git": [entry]}}, "agents": {"tester": {"bottle": "g"}}}))
-    result = bottle_launch(
-        "tester", "--manifest", str(manifest), "--yes", "--egress-network", upstream_network, "--", "true"
-    )
+    result = launch_yes(manifest, upstream_network, ("true",))
     assert result.returncode == 1
     assert "sidecar git exited before it was ready" in result.stderr
     assert "nowhere.test" in result.stderr

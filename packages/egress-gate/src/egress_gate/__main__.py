@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
-from egress_gate._audit import emit
 from egress_gate._config import GateConfig
+from egress_gate._handover import wait_for_handover
 
-HANDOVER_TIMEOUT = 60
 CA_FILE = "mitmproxy-ca.pem"  # the bottle's CA, key and certificate, as mitmproxy's confdir expects
-
-
-def _wait_for_handover(handover: Path) -> None:
-    deadline = time.monotonic() + HANDOVER_TIMEOUT
-    while not (handover / "env").exists():
-        if time.monotonic() > deadline:
-            emit("error", message=f"the launcher did not hand over the CA within {HANDOVER_TIMEOUT} s")
-            sys.exit(1)
-        time.sleep(0.02)
-    if not (handover / CA_FILE).is_file():
-        emit("error", message="no CA was handed over; refusing to run without one")
-        sys.exit(1)
 
 
 def _upstream_trust(config: GateConfig) -> str | None:
@@ -40,7 +26,7 @@ def main() -> None:
     from mitmproxy.tools.main import mitmdump
 
     config = GateConfig.load()
-    _wait_for_handover(config.handover)
+    wait_for_handover(config.handover, (CA_FILE,))
     addon = Path(__file__).with_name("addon.py")
     options = {
         "confdir": str(config.handover),

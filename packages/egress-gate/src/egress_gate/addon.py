@@ -31,7 +31,8 @@ from egress_gate._upload import UploadScanner, inflatable
 
 STREAM_ABOVE = 4 << 20  # bytes; a larger request body is scanned as it streams, never held whole
 _HOST = "egress_gate.host"  # flow.metadata keys: the host the request was admitted for,
-_REFUSED = "egress_gate.refused"  # and whether a block (or report mode's would-block) was logged
+_REFUSED = "egress_gate.refused"  # whether a block (or report mode's would-block) was logged,
+_SWAPS = "egress_gate.swaps"  # and the credentials this host may receive
 
 
 def _response(status: int, text: str) -> http.Response:
@@ -48,6 +49,8 @@ class EgressGate:
     def __init__(self, config: GateConfig | None = None, known: tuple[KnownSecret, ...] | None = None) -> None:
         self.config = config or GateConfig.load()
         self.known = known if known is not None else load_known(self.config.handover / "known.json")
+        # Every form of every known secret, each one looked for in each request.
+        self.forms = [form for k in self.known for form in k.forms]
 
     def running(self) -> None:
         emit("ready", bottle=self.config.bottle, port=self.config.port)
@@ -143,7 +146,7 @@ class EgressGate:
             return
         flow.metadata[_HOST] = host
         request = flow.request
-        swaps = swaps_for(self.known, host)
+        swaps = flow.metadata[_SWAPS] = swaps_for(self.known, host)
         if swaps:
             request.path = swap_text(request.path, swaps)
             # Field by field, so names keep their case and order.
@@ -151,7 +154,7 @@ class EgressGate:
         if _streamed(request):
             encoding = request.headers.get("content-encoding", "").strip().lower()
             request.stream = UploadScanner(
-                lambda text: self._blocking(scan_patterns(text, "body") + scan_known(text, "body", self._forms), host),
+                lambda text: self._blocking(scan_patterns(text, "body") + scan_known(text, "body", self.forms), host),
                 lambda finding: self._refuse_midstream(flow, host, finding),
                 encoding,
                 swaps,
@@ -171,9 +174,9 @@ class EgressGate:
                 return None
         request = flow.request
         findings = scan_patterns(request.url, "url") + scan_url_entropy(request.url, host)
-        findings += scan_known(request.url, "url", self._forms)
+        findings += scan_known(request.url, "url", self.forms)
         for name, value in request.headers.items(multi=True):
-            findings += scan_patterns(value, f"header {name}") + scan_known(value, f"header {name}", self._forms)
+            findings += scan_patterns(value, f"header {name}") + scan_known(value, f"header {name}", self.forms)
         if self._refuse(flow, host, findings):
             return None
         encoding = request.headers.get("content-encoding", "").strip().lower()
@@ -193,11 +196,11 @@ class EgressGate:
             return
         body = flow.request.get_content(strict=False) or b""
         text = body.decode("utf-8", errors="replace") if body else ""
-        if self._refuse(flow, host, scan_patterns(text, "body") + scan_known(text, "body", self._forms)):
+        if self._refuse(flow, host, scan_patterns(text, "body") + scan_known(text, "body", self.forms)):
             return
-        swaps = swaps_for(self.known, host)
-        if swaps and swap(body, swaps) != body:
-            flow.request.content = swap(body, swaps)  # re-encoded as the client encoded it
+        swapped = swap(body, flow.metadata[_SWAPS])
+        if swapped != body:
+            flow.request.content = swapped  # re-encoded as the client encoded it
         if not flow.metadata.get(_REFUSED):  # report mode logged a would-block already
             self._log(flow, host, Decision(True, "allowed"))
 
@@ -213,10 +216,6 @@ class EgressGate:
                 flow, host, decision, f"the Host header {header!r} is not the tunnel's host {host!r}"
             )
         return True
-
-    @property
-    def _forms(self) -> list[str]:
-        return [form for k in self.known for form in k.forms]
 
     def _refuse(self, flow: http.HTTPFlow, host: str, findings: list[Finding]) -> bool:
         """True when a finding was blocked (or, in report mode, logged as one)."""
@@ -269,7 +268,7 @@ class EgressGate:
             return
         host = normalize(flow.server_conn.address[0]) if flow.server_conn.address else normalize(flow.request.host)
         text = message.text if message.is_text else message.content.decode("utf-8", errors="replace")
-        findings = scan_patterns(text, "websocket") + scan_known(text, "websocket", self._forms)
+        findings = scan_patterns(text, "websocket") + scan_known(text, "websocket", self.forms)
         blocking = self._blocking(findings, host)
         if blocking is None:
             swaps = swaps_for(self.known, host)

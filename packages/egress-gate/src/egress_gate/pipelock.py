@@ -18,10 +18,10 @@ from urllib.parse import urlsplit
 
 from egress_gate._audit import emit
 from egress_gate._config import GateConfig
+from egress_gate._handover import wait_for_handover
 
 BINARY = "/usr/local/bin/pipelock"
 CONFIG = "/etc/egress-gate/pipelock.yaml"
-HANDOVER_TIMEOUT = 60
 READY_TIMEOUT = 30
 
 
@@ -49,19 +49,6 @@ def decision_from(record: dict[str, Any], bottle: str) -> dict[str, Any] | None:
     }
 
 
-def _wait_for_handover(config: GateConfig) -> None:
-    deadline = time.monotonic() + HANDOVER_TIMEOUT
-    while not (config.handover / "env").exists():
-        if time.monotonic() > deadline:
-            emit("error", message=f"the launcher did not hand over the CA within {HANDOVER_TIMEOUT} s")
-            sys.exit(1)
-        time.sleep(0.02)
-    for name in ("ca-cert.pem", "ca-key.pem"):
-        if not (config.handover / name).is_file():
-            emit("error", message=f"no {name} was handed over; refusing to run without the bottle's CA")
-            sys.exit(1)
-
-
 def _report_ready(config: GateConfig, proc: subprocess.Popen[bytes]) -> None:
     url = f"http://127.0.0.1:{config.port}/health"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -81,7 +68,7 @@ def _report_ready(config: GateConfig, proc: subprocess.Popen[bytes]) -> None:
 
 def main() -> None:
     config = GateConfig.load()
-    _wait_for_handover(config)
+    wait_for_handover(config.handover, ("ca-cert.pem", "ca-key.pem"))
     argv = [BINARY, "run", "--config", CONFIG, "--listen", f"0.0.0.0:{config.port}"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..egress import backend_for
 from ..egress._gate_config import EGRESS_PORT
@@ -184,56 +185,54 @@ def _egress_gate(stem: str, networks: tuple[str, str], plan: Plan, options: Laun
     files = [FileSpec("/etc", path, data) for path, data in backend.config_files(plan, bool(upstream_ca)).items()]
     if upstream_ca:
         files.append(FileSpec("/etc", "egress-gate/upstream-ca.pem", upstream_ca))
-    return ContainerSpec(
-        name=f"{stem}-egress",
-        role="egress",
-        image=backend.image,
-        command=None,
-        labels=_labels(options.bottle_id, plan, options, "egress"),
-        networks=networks,
+    return _sidecar(
+        stem, "egress", backend.image, networks, plan, options,
         files=tuple(files),
         tmpfs={EGRESS_HANDOVER: _tmpfs(EGRESS_UID, "4m")},
         user=str(EGRESS_UID),
-        ready_event="ready",
         ports=(EGRESS_PORT,),
         handover=EGRESS_HANDOVER,
+    )  # fmt: skip
+
+
+def _sidecar(
+    stem: str, role: str, image: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions, **spec: Any
+) -> ContainerSpec:
+    """A gate: named and labelled by its role, on both networks, ready when it logs "ready"."""
+    return ContainerSpec(
+        name=f"{stem}-{role}",
+        role=role,
+        image=image,
+        command=None,
+        labels=_labels(options.bottle_id, plan, options, role),
+        networks=networks,
+        ready_event="ready",
+        **spec,
     )
 
 
 def _ssh_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
-    return ContainerSpec(
-        name=f"{stem}-ssh",
-        role="ssh",
-        image="ssh-gate",
-        command=None,
-        labels=_labels(options.bottle_id, plan, options, "ssh"),
-        networks=networks,
+    return _sidecar(
+        stem, "ssh", "ssh-gate", networks, plan, options,
         files=(FileSpec("/etc", "ssh-gate/config.json", _ssh.gate_config(plan)),),
-        ready_event="ready",
         ports=tuple(f.listen for f in _ssh.forwards(plan)),
         extra_hosts=_ssh.gate_extra_hosts(plan),
-    )
+    )  # fmt: skip
 
 
 def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
-    return ContainerSpec(
-        name=f"{stem}-git",
-        role="git",
-        image="git-gate",
-        command=None,
-        labels=_labels(options.bottle_id, plan, options, "git"),
-        networks=networks,
+    return _sidecar(
+        stem, "git", "git-gate", networks, plan, options,
         files=(
             FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
             FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
         ),
         tmpfs={_git.GIT_GATE_HANDOVER: _tmpfs(_git.GIT_GATE_UID, "1m")},
         user=str(_git.GIT_GATE_UID),
-        ready_event="ready",
         ports=(_git.GIT_GATE_PORT,),
         extra_hosts=_git.gate_extra_hosts(plan),
         handover=_git.GIT_GATE_HANDOVER,
-    )
+    )  # fmt: skip
 
 
 def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:
