@@ -1,6 +1,6 @@
 """The egress gate: a mitmproxy addon enforcing a bottle's egress policy (allowlist, SNI and Host
 checks, SSRF, secret scanning) with the bottle's own CA. The policy and scanning functions are
-pure and importable without mitmproxy; the addon itself is loaded by mitmdump (`python -m
+pure and importable without mitmproxy; the addon itself runs in mitmproxy (`python -m
 egress_gate`)."""
 
 from ._dlp import Finding, scan_known, scan_patterns, scan_url_entropy

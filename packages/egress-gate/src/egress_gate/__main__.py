@@ -1,10 +1,10 @@
-"""Run the gate: wait for the bottle's CA and secrets in the tmpfs, then mitmdump with our addon."""
+"""Run the gate: wait for the bottle's CA and secrets in the tmpfs, then mitmproxy with our addon."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+from egress_gate import _engine
 from egress_gate._config import GateConfig
 from egress_gate._handover import wait_for_handover
 
@@ -23,29 +23,27 @@ def _upstream_trust(config: GateConfig) -> str | None:
 
 
 def main() -> None:
-    from mitmproxy.tools.main import mitmdump
-
+    _engine.preload()  # the slow part of the start, done while the launcher hands over
     config = GateConfig.load()
     wait_for_handover(config.handover, (CA_FILE,))
-    addon = Path(__file__).with_name("addon.py")
-    options = {
+    from egress_gate.addon import EgressGate
+
+    options: dict[str, object] = {
+        "listen_host": "0.0.0.0",
+        "listen_port": config.port,
         "confdir": str(config.handover),
         # Eager: the upstream TCP (and, when the SNI matches, TLS) handshake overlaps the client's,
         # instead of following the first request; it happens only after http_connect admitted
         # the host. The addon keeps a mismatched SNI from ever reaching the upstream.
         "connection_strategy": "eager",
         # HTTP/1.1 only: mitmproxy's HTTP/2 added about 9 ms per request (measured, kept-alive).
-        "http2": "false",
-        "ssl_insecure": "false",  # upstream certificates are verified
+        "http2": False,
+        "ssl_insecure": False,  # upstream certificates are verified
     }
     trust = _upstream_trust(config)
     if trust:
         options["ssl_verify_upstream_trusted_ca"] = trust
-    argv = ["mitmdump", "--quiet", "--listen-host", "0.0.0.0", "--listen-port", str(config.port)]
-    for key, value in options.items():
-        argv += ["--set", f"{key}={value}"]
-    sys.argv = [*argv, "-s", str(addon)]
-    mitmdump()
+    _engine.run(options, EgressGate(config))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The mitmproxy addon that enforces a bottle's egress policy. Loaded by mitmdump with `-s`.
+"""The mitmproxy addon that enforces a bottle's egress policy. `python -m egress_gate` runs it.
 
 Order of checks, each a JSON decision line, and a 403 naming the rule (never a secret):
 1. allowlist on the CONNECT host and on a plain-HTTP request's host;
@@ -297,6 +297,3 @@ def _streamed(request: http.Request) -> bool:
 def _redacted_path(flow: http.HTTPFlow) -> str:
     """The path without its query: query values are where tokens travel."""
     return flow.request.path.split("?", 1)[0][:200]
-
-
-addons = [EgressGate()]

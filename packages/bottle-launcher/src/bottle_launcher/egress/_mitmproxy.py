@@ -1,4 +1,4 @@
-"""The default engine: mitmdump with `egress_gate`'s addon (images/egress)."""
+"""The default engine: mitmproxy with `egress_gate`'s addon (images/egress)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import docker
@@ -17,12 +17,12 @@ import requests.exceptions
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
-from ...plan import LABEL, ContainerSpec, RuntimePlan, Secrets, fence_script
+from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, fence_script
 from ...plan._runtime import AGENT_UID
 from ..plugin.interface import BottleInfo
 from ._archive import archive
 from ._attach import attach_tty
-from ._handover import encode_env, write_via_exec
+from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
 
 READY_TIMEOUT = 30.0
@@ -62,6 +62,9 @@ class DockerBackend:
         self.api = self.client.api
         self.build = build or BuildOptions.from_env()
         self._tags: dict[str, str] = {}
+        # Agents' handover execs opened during `up`, by bottle id, waiting for the secrets.
+        self._handovers: dict[str, Handover] = {}
+        self._lock = threading.Lock()
 
     # -- images ---------------------------------------------------------------------------
     def image(self, key: str, progress: Callable[[str], None] = lambda _: None) -> str:
@@ -81,7 +84,40 @@ class DockerBackend:
     ) -> None:
         for key in {c.image for c in (*plan.sidecars, plan.agent)}:
             self.image(key, progress)
-        for network in plan.networks:
+        self._create_networks(plan)
+        subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
+        progress("starting sidecars")
+        secrets = sidecar_secrets or {}
+        give_up = threading.Event()  # so an interrupted start is not held up by the waits
+        with ThreadPoolExecutor(max_workers=2 * len(plan.sidecars) + 1) as pool:
+            environment = {"BOTTLE_AGENT_SUBNET": subnet}
+            started = {
+                spec.name: pool.submit(self._start, spec, plan, environment=environment) for spec in plan.sidecars
+            }
+            # Each sidecar is handed its secrets and awaited (mitmproxy takes a second or so)
+            # while the agent is started and fenced. The agent's command cannot run before its
+            # own handover, which comes only after all of this.
+            ready = [
+                pool.submit(self._sidecar_ready, spec, started[spec.name], secrets.get(spec.role), give_up)
+                for spec in plan.sidecars
+            ]
+            try:
+                addresses = self._addresses(plan, started)
+                hosts = {f"{spec.role}-gate": addresses[spec.name] for spec in plan.sidecars}
+                allowed = [(addresses[spec.name], port) for spec in plan.sidecars for port in spec.ports]
+                progress("starting agent")
+                agent_id = self._start(plan.agent, plan, extra_hosts=hosts)
+                pool.submit(self._open_handover, plan, agent_id)
+                progress("fencing agent network")
+                self._fence(plan, agent_id, allowed)
+                progress("waiting for sidecars")
+                for wait in ready:
+                    wait.result()
+            finally:
+                give_up.set()
+
+    def _create_networks(self, plan: RuntimePlan) -> None:
+        def create(network: NetworkSpec) -> None:
             if network.external:
                 try:
                     self.client.networks.get(network.name)
@@ -95,37 +131,9 @@ class DockerBackend:
                     labels=network.labels,
                     check_duplicate=True,
                 )
-        subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
-        progress("starting sidecars")
-        with ThreadPoolExecutor(max_workers=len(plan.sidecars) + 1) as pool:
-            secrets = sidecar_secrets or {}
-            ids = list(
-                pool.map(lambda spec: self._start_sidecar(spec, plan, subnet, secrets.get(spec.role)), plan.sidecars)
-            )
-            hosts = {}
-            allowed = []
-            for spec, container_id in zip(plan.sidecars, ids, strict=True):
-                address = self._ip(container_id, spec, plan.internal_network)
-                hosts[f"{spec.role}-gate"] = address
-                allowed += [(address, port) for port in spec.ports]
-            # A sidecar's address exists once it starts; its readiness (mitmproxy takes a second or
-            # two) is awaited while the agent is created and fenced. The agent's command cannot
-            # run before the handover, which comes only after all of this.
-            give_up = threading.Event()  # so an interrupted start is not held up by the waits
-            waits = [
-                pool.submit(self._wait_ready, cid, spec, give_up) for spec, cid in zip(plan.sidecars, ids, strict=True)
-            ]
-            try:
-                progress("starting agent")
-                agent_id = self._create(plan.agent, plan, extra_hosts=hosts)
-                self.api.start(agent_id)
-                progress("fencing agent network")
-                self._fence(plan, agent_id, allowed)
-                progress("waiting for sidecars")
-                for wait in waits:
-                    wait.result()
-            finally:
-                give_up.set()
+
+        with ThreadPoolExecutor(max_workers=len(plan.networks)) as pool:
+            list(pool.map(create, plan.networks))
 
     def _create(
         self,
@@ -163,12 +171,47 @@ class DockerBackend:
             self.api.put_archive(container_id, directory, archive(files))
         return container_id
 
-    def _start_sidecar(self, spec: ContainerSpec, plan: RuntimePlan, subnet: str, secrets: Secrets | None) -> str:
-        container_id = self._create(spec, plan, environment={"BOTTLE_AGENT_SUBNET": subnet})
+    def _start(
+        self,
+        spec: ContainerSpec,
+        plan: RuntimePlan,
+        extra_hosts: Mapping[str, str] | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> str:
+        container_id = self._create(spec, plan, extra_hosts, environment)
         self.api.start(container_id)
-        if spec.handover:
-            self._write_secrets(container_id, spec, secrets or Secrets())
         return container_id
+
+    def _addresses(self, plan: RuntimePlan, started: Mapping[str, Future[str]]) -> dict[str, str]:
+        """Each sidecar's address on the agent's network, by container name, as soon as it has
+        one: the engine assigns it as a start begins, and a gVisor start takes about 0.4 s more
+        (measured), which the agent's own start can overlap."""
+        addresses: dict[str, str] = {}
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            endpoints = (self.api.inspect_network(plan.internal_network).get("Containers") or {}).values()
+            assigned = {e["Name"]: e["IPv4Address"].split("/")[0] for e in endpoints if e.get("IPv4Address")}
+            for spec in plan.sidecars:
+                if spec.name in assigned:
+                    addresses[spec.name] = assigned[spec.name]
+                elif started[spec.name].done():  # started, or failed to: either way, say which
+                    addresses[spec.name] = self._ip(started[spec.name].result(), spec, plan.internal_network)
+            if len(addresses) == len(plan.sidecars):
+                return addresses
+            if time.monotonic() > deadline:
+                raise LaunchError(f"the sidecars got no address within {READY_TIMEOUT:.0f} s")
+            time.sleep(0.01)
+
+    def _sidecar_ready(
+        self, spec: ContainerSpec, started: Future[str], secrets: Secrets | None, give_up: threading.Event
+    ) -> None:
+        container_id = started.result()
+        if spec.handover:
+            secrets = secrets or Secrets()
+            Handover(self.api, container_id, spec.handover, spec.user or "0").send(
+                secrets.files, encode_env(secrets.env)
+            )
+        self._wait_ready(container_id, spec, give_up)
 
     def _wait_ready(self, container_id: str, spec: ContainerSpec, give_up: threading.Event) -> None:
         if not spec.ready_event:
@@ -220,15 +263,19 @@ class DockerBackend:
         finally:
             self.api.remove_container(helper, force=True)
 
-    def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
-        self._write_secrets(plan.agent.name, plan.agent, secrets)
+    def _open_handover(self, plan: RuntimePlan, agent_id: str) -> None:
+        assert plan.agent.handover is not None
+        handover = Handover(self.api, agent_id, plan.agent.handover, plan.agent.user or "0")
+        with self._lock:
+            self._handovers[plan.bottle_id] = handover
 
-    def _write_secrets(self, container: str, spec: ContainerSpec, secrets: Secrets) -> None:
-        assert spec.handover is not None
-        for relative, content in secrets.files.items():
-            write_via_exec(self.api, container, f"{spec.handover}/{relative}", content, spec.user or "0")
-        # The env file goes last: its arrival is what the container's entrypoint waits for.
-        write_via_exec(self.api, container, f"{spec.handover}/env", encode_env(secrets.env), spec.user or "0")
+    def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
+        with self._lock:
+            handover = self._handovers.pop(plan.bottle_id, None)
+        if handover is None:
+            assert plan.agent.handover is not None
+            handover = Handover(self.api, plan.agent.name, plan.agent.handover, plan.agent.user or "0")
+        handover.send(secrets.files, encode_env(secrets.env))
 
     def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
         attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))
@@ -266,17 +313,12 @@ class DockerBackend:
         return self.client.networks.list(filters={"label": label})
 
     def down(self, bottle_id: str) -> None:
-        containers = self._containers(bottle_id)
-
-        def remove(container: Any) -> None:
-            with contextlib.suppress(docker.errors.NotFound):
-                container.remove(force=True)
-
-        with ThreadPoolExecutor(max_workers=max(1, len(containers))) as pool:
-            list(pool.map(remove, containers))
-        for network in self._networks(bottle_id):
-            with contextlib.suppress(docker.errors.NotFound):
-                network.remove()
+        with self._lock:
+            handover = self._handovers.pop(bottle_id, None)
+        if handover is not None:
+            handover.close()  # unsent: nothing is handed over
+        _each(lambda container: container.remove(force=True), self._containers(bottle_id))
+        _each(lambda network: network.remove(), self._networks(bottle_id))
 
     def list(self) -> list[BottleInfo]:
         grouped: dict[str, dict[str, Any]] = {}
@@ -322,6 +364,17 @@ class DockerBackend:
                 sys.stderr.buffer.flush()
         code = self.api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
+
+
+def _each(remove: Callable[[Any], None], items: list[Any]) -> None:
+    """Remove each of `items` at once; one that is already gone is fine."""
+
+    def quietly(item: Any) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            remove(item)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
+        list(pool.map(quietly, items))
 
 
 def _event(line: bytes) -> object:

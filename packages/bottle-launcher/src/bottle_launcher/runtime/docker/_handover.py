@@ -7,7 +7,9 @@ exec's stdin reaches the tmpfs without touching disk.
 
 from __future__ import annotations
 
+import io
 import socket
+import tarfile
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,8 +18,13 @@ from docker import APIClient
 
 from ...errors import LaunchError
 
-# The path is argv ($1), never the content. Written then renamed, so a reader never sees half.
-_WRITE = 'umask 077; mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv "$1.tmp" "$1"'
+# One exec for all files, as a tar on stdin: each exec costs about 0.2 s under gVisor (measured).
+# The marker goes in under a temporary name and is renamed last, so whoever waits for it never
+# reads half a handover. Paths are argv ($1, $2), never content.
+_UNPACK = (
+    'umask 077; mkdir -p "$1" && tar -x --no-same-owner --no-same-permissions -f - -C "$1" && mv "$1/.$2.part" "$1/$2"'
+)
+MARKER = "env"
 
 
 def encode_env(env: Mapping[str, str]) -> bytes:
@@ -32,26 +39,66 @@ def raw_socket(stream: Any) -> socket.socket:
     return getattr(stream, "_sock", stream)
 
 
-def write_via_exec(api: APIClient, container: str, path: str, payload: bytes, user: str) -> None:
-    exec_id = api.exec_create(
-        container, ["sh", "-c", _WRITE, "write", path], stdin=True, stdout=True, stderr=True, user=user
-    )["Id"]
-    stream = api.exec_start(exec_id, socket=True)
-    sock = raw_socket(stream)
-    try:
-        sock.sendall(payload)
-        sock.shutdown(socket.SHUT_WR)
-        while sock.recv(4096):
-            pass
-    finally:
-        sock.close()
-    deadline = time.monotonic() + 10
-    while True:
-        info = api.exec_inspect(exec_id)
-        if not info["Running"] and info["ExitCode"] is not None:
-            break
-        if time.monotonic() > deadline:
-            raise LaunchError("handing the secrets to the agent timed out")
-        time.sleep(0.01)
-    if info["ExitCode"] != 0:
-        raise LaunchError(f"handing the secrets to the agent failed (exit {info['ExitCode']})")
+def _tar(files: Mapping[str, bytes], marker: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name, content in [*files.items(), (f".{MARKER}.part", marker)]:
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(content), 0o600, int(time.time())
+            archive.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _payload(stream: bytes) -> bytes:
+    """The bytes of a non-TTY exec's multiplexed stream: frames of an 8-byte header (stream,
+    padding, big-endian length) and that many bytes."""
+    out, at = b"", 0
+    while at + 8 <= len(stream):
+        size = int.from_bytes(stream[at + 4 : at + 8], "big")
+        out += stream[at + 8 : at + 8 + size]
+        at += 8 + size
+    return out
+
+
+class Handover:
+    """An exec in the container, already waiting on stdin to unpack files into `directory`.
+
+    Opened ahead of time, so the exec's start (the slow part) overlaps other work and only the
+    bytes remain when the handover is due. Closing it unsent hands over nothing."""
+
+    def __init__(self, api: APIClient, container: str, directory: str, user: str) -> None:
+        self._api = api
+        self._exec_id: str = api.exec_create(
+            container,
+            ["sh", "-c", _UNPACK, "unpack", directory, MARKER],
+            stdin=True,
+            stdout=True,
+            stderr=True,
+            user=user,
+        )["Id"]
+        self._sock = raw_socket(api.exec_start(self._exec_id, socket=True))
+
+    def send(self, files: Mapping[str, bytes], marker: bytes) -> None:
+        """Write `files`, then the marker (the `env` file) last; raise if the unpack failed."""
+        try:
+            self._sock.sendall(_tar(files, marker))
+            self._sock.shutdown(socket.SHUT_WR)
+            output = b""
+            while chunk := self._sock.recv(4096):
+                output += chunk
+        finally:
+            self._sock.close()
+        deadline = time.monotonic() + 10
+        while True:
+            info = self._api.exec_inspect(self._exec_id)
+            if not info["Running"] and info["ExitCode"] is not None:
+                break
+            if time.monotonic() > deadline:
+                raise LaunchError("handing the secrets over timed out")
+            time.sleep(0.01)
+        if info["ExitCode"] != 0:
+            detail = _payload(output).decode(errors="replace").strip()[-500:]
+            raise LaunchError(f"handing the secrets over failed (exit {info['ExitCode']}): {detail}")
+
+    def close(self) -> None:
+        self._sock.close()
