@@ -8,6 +8,7 @@ should serve). Everything else is decided here.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -244,26 +245,25 @@ def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:
 
 
 def fence_script(allowed: list[tuple[str, int]]) -> str:
-    """iptables rules for the agent's namespace: loopback, replies, and its own sidecars only.
-    Run by a short-lived helper holding NET_ADMIN; the agent itself never holds it."""
-    lines = [
-        "set -e",
-        "iptables -P INPUT DROP",
-        "iptables -P FORWARD DROP",
-        "iptables -P OUTPUT DROP",
-        "iptables -A INPUT -i lo -j ACCEPT",
-        "iptables -A OUTPUT -o lo -j ACCEPT",
-        "iptables -A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-        "iptables -A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+    """Rules for the agent's namespace: loopback, replies, and its own sidecars only. Run by a
+    short-lived helper holding NET_ADMIN; the agent itself never holds it. One iptables-restore
+    per family: each is one transaction, so a failure cannot leave half a fence, and one process
+    instead of one per rule (35 ms of the helper's 205 ms, measured)."""
+    ipv4 = [
+        "*filter",
+        ":INPUT DROP [0:0]",
+        ":FORWARD DROP [0:0]",
+        ":OUTPUT DROP [0:0]",
+        "-A INPUT -i lo -j ACCEPT",
+        "-A OUTPUT -o lo -j ACCEPT",
+        "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
+        *(f"-A OUTPUT -d {ipaddress.IPv4Address(ip)}/32 -p tcp --dport {int(port)} -j ACCEPT" for ip, port in allowed),
+        "COMMIT",
     ]
-    lines += [f"iptables -A OUTPUT -d {ip} -p tcp --dport {port} -j ACCEPT" for ip, port in allowed]
     # No IPv6 route is allowed at all; where the namespace has IPv6, close it the same way.
-    lines += [
-        "if [ -e /proc/net/if_inet6 ]; then",
-        "  for chain in INPUT FORWARD OUTPUT; do ip6tables -P $chain DROP; done",
-        "  ip6tables -A INPUT -i lo -j ACCEPT",
-        "  ip6tables -A OUTPUT -o lo -j ACCEPT",
-        "fi",
-        "echo fenced",
-    ]
-    return "\n".join(lines)
+    ipv6 = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT DROP [0:0]"]
+    ipv6 += ["-A INPUT -i lo -j ACCEPT", "-A OUTPUT -o lo -j ACCEPT", "COMMIT"]
+    lines = ["set -e", "iptables-restore <<'RULES'", *ipv4, "RULES"]
+    lines += ["if [ -e /proc/net/if_inet6 ]; then", "ip6tables-restore <<'RULES'", *ipv6, "RULES", "fi"]
+    return "\n".join([*lines, "echo fenced"])
