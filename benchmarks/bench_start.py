@@ -135,7 +135,7 @@ def _floor_run(api: Any, stem: str, images: dict[str, str], runtime: str | None)
         fence = api.create_container(
             images["egress"], entrypoint=["sh", "-c", fence_script([(address["IPAddress"], 8888)])], user="0",
             host_config=api.create_host_config(  # as the launcher's: gVisor cannot run nftables
-                network_mode=f"container:{agent}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"]
+                network_mode=f"container:{agent}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"], runtime="runc"
             ),
         )["Id"]  # fmt: skip
         api.start(fence)

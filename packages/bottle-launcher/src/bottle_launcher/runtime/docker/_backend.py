@@ -243,8 +243,15 @@ class DockerBackend:
         return str(address)
 
     def _fence(self, plan: RuntimePlan, agent_id: str, allowed: list[tuple[str, int]]) -> None:
+        # runc, always, even where the engine's default runtime is gVisor: iptables must write the
+        # kernel's rules for the namespace the agent's sandbox uses, and gVisor has no nftables
+        # ("Failed to initialize nft: Protocol not supported", measured). The helper runs only
+        # our own fence script, and only until it exits.
         host_config = self.api.create_host_config(
-            network_mode=f"container:{agent_id}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"]
+            network_mode=f"container:{agent_id}",
+            cap_drop=["ALL"],
+            cap_add=["NET_ADMIN", "NET_RAW"],
+            runtime="runc",
         )
         helper = self.api.create_container(
             self.image("egress"),
