@@ -6,28 +6,30 @@ import click
 
 from .. import __version__
 from ._group import AgentDefaultGroup
-from .build import build
-from .check import check
-from .doctor import doctor
-from .lifecycle import exec_, prune, ps, stop
-from .logs import logs
-from .plan import plan
-from .schema import schema
-from .start import start
-from .validate import validate
+
+COMMANDS = {
+    "start": "start:start",
+    "plan": "plan:plan",
+    "check": "check:check",
+    "validate": "validate:validate",
+    "schema": "schema:schema",
+    "ps": "lifecycle:ps",
+    "stop": "lifecycle:stop",
+    "prune": "lifecycle:prune",
+    "exec": "lifecycle:exec_",
+    "logs": "logs:logs",
+    "build": "build:build",
+    "doctor": "doctor:doctor",
+}
 
 
-@click.group(cls=AgentDefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=AgentDefaultGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="bottle-launch")
 def cli() -> None:
     """Run Claude Code agents in sealed bottles.
 
     `bottle-launch AGENT` is short for `bottle-launch start AGENT`.
     """
-
-
-for command in (start, plan, check, validate, schema, ps, stop, prune, exec_, logs, build, doctor):
-    cli.add_command(command)
 
 
 def main() -> None:

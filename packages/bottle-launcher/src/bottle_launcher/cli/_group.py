@@ -1,11 +1,14 @@
-"""`bottle-launch <agent>` as shorthand for `bottle-launch start <agent>`.
+"""`bottle-launch <agent>` as shorthand for `bottle-launch start <agent>`, and subcommands
+imported only when they run.
 
 Subcommand names win over agent names; `start` reaches an agent whatever its name.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import click
@@ -15,12 +18,29 @@ from ..errors import LaunchError
 
 
 class AgentDefaultGroup(click.Group):
+    """`lazy` names each subcommand's "module:attribute" within this package. A command's module,
+    and what it imports, loads when the command runs (or for --help): a start then skips the image
+    builder's, doctor's and the egress checker's imports."""
+
     default_command = "start"
+
+    def __init__(self, *args: Any, lazy: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(f".{module}", __package__), attribute), name)
+        return super().get_command(ctx, name)
 
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.list_commands(ctx) and not args[0].startswith("-"):
             args = [self.default_command, *args]
         return super().resolve_command(ctx, args)
 
