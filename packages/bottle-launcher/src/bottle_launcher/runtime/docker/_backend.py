@@ -135,13 +135,14 @@ class DockerBackend:
         with ThreadPoolExecutor(max_workers=len(plan.networks)) as pool:
             list(pool.map(create, plan.networks))
 
-    def _create(
+    def _start(
         self,
         spec: ContainerSpec,
         plan: RuntimePlan,
         extra_hosts: Mapping[str, str] | None = None,
         environment: Mapping[str, str] | None = None,
     ) -> str:
+        """Create the container, put its files in, start it; its id."""
         host_config = self.api.create_host_config(
             tmpfs=spec.tmpfs or None,
             extra_hosts={**spec.extra_hosts, **(extra_hosts or {})},
@@ -169,16 +170,6 @@ class DockerBackend:
             by_directory.setdefault(file.directory, []).append(file)
         for directory, files in by_directory.items():
             self.api.put_archive(container_id, directory, archive(files))
-        return container_id
-
-    def _start(
-        self,
-        spec: ContainerSpec,
-        plan: RuntimePlan,
-        extra_hosts: Mapping[str, str] | None = None,
-        environment: Mapping[str, str] | None = None,
-    ) -> str:
-        container_id = self._create(spec, plan, extra_hosts, environment)
         self.api.start(container_id)
         return container_id
 
