@@ -7,7 +7,7 @@ import stat
 import subprocess
 from pathlib import Path
 
-from bottle_launcher.runtime.docker._handover import _UNPACK, MARKER, _payload, _tar, encode_env
+from bottle_launcher.runtime.docker._handover import _UNPACK, MARKER, _tar, encode_env
 
 
 def _unpack(directory: Path, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
@@ -36,8 +36,3 @@ def test_a_broken_handover_never_produces_the_marker(tmp_path: Path) -> None:
     result = _unpack(tmp_path, b"not a tar archive" * 100)
     assert result.returncode != 0
     assert not (tmp_path / "env").exists()
-
-
-def test_an_exec_stream_is_read_frame_by_frame() -> None:
-    frames = b"\x02\0\0\0\0\0\0\x05tar: \x02\0\0\0\0\0\0\x04oops"
-    assert _payload(frames) == b"tar: oops"

@@ -199,9 +199,7 @@ class DockerBackend:
         container_id = started.result()
         if spec.handover:
             secrets = secrets or Secrets()
-            Handover(self.api, container_id, spec.handover, spec.user or "0").send(
-                secrets.files, encode_env(secrets.env)
-            )
+            self._handover(container_id, spec).send(secrets.files, encode_env(secrets.env))
         self._wait_ready(container_id, spec, give_up)
 
     def _wait_ready(self, container_id: str, spec: ContainerSpec, give_up: threading.Event) -> None:
@@ -261,9 +259,13 @@ class DockerBackend:
         finally:
             self.api.remove_container(helper, force=True)
 
+    def _handover(self, container: str, spec: ContainerSpec) -> Handover:
+        """An exec in `container`, as its user, waiting to unpack into its handover tmpfs."""
+        assert spec.handover is not None
+        return Handover(self.api, container, spec.handover, spec.user or "0")
+
     def _open_handover(self, plan: RuntimePlan, agent_id: str) -> None:
-        assert plan.agent.handover is not None
-        handover = Handover(self.api, agent_id, plan.agent.handover, plan.agent.user or "0")
+        handover = self._handover(agent_id, plan.agent)
         with self._lock:
             self._handovers[plan.bottle_id] = handover
 
@@ -271,8 +273,7 @@ class DockerBackend:
         with self._lock:
             handover = self._handovers.pop(plan.bottle_id, None)
         if handover is None:
-            assert plan.agent.handover is not None
-            handover = Handover(self.api, plan.agent.name, plan.agent.handover, plan.agent.user or "0")
+            handover = self._handover(plan.agent.name, plan.agent)
         handover.send(secrets.files, encode_env(secrets.env))
 
     def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from docker import APIClient
+from docker.utils.socket import frames_iter
 
 from ...errors import LaunchError
 
@@ -49,17 +50,6 @@ def _tar(files: Mapping[str, bytes], marker: bytes) -> bytes:
     return buffer.getvalue()
 
 
-def _payload(stream: bytes) -> bytes:
-    """The bytes of a non-TTY exec's multiplexed stream: frames of an 8-byte header (stream,
-    padding, big-endian length) and that many bytes."""
-    out, at = b"", 0
-    while at + 8 <= len(stream):
-        size = int.from_bytes(stream[at + 4 : at + 8], "big")
-        out += stream[at + 8 : at + 8 + size]
-        at += 8 + size
-    return out
-
-
 class Handover:
     """An exec in the container, already waiting on stdin to unpack files into `directory`.
 
@@ -83,9 +73,7 @@ class Handover:
         try:
             self._sock.sendall(_tar(files, marker))
             self._sock.shutdown(socket.SHUT_WR)
-            output = b""
-            while chunk := self._sock.recv(4096):
-                output += chunk
+            output = b"".join(data for _, data in frames_iter(self._sock, tty=False))
         finally:
             self._sock.close()
         deadline = time.monotonic() + 10
@@ -97,7 +85,7 @@ class Handover:
                 raise LaunchError("handing the secrets over timed out")
             time.sleep(0.01)
         if info["ExitCode"] != 0:
-            detail = _payload(output).decode(errors="replace").strip()[-500:]
+            detail = output.decode(errors="replace").strip()[-500:]
             raise LaunchError(f"handing the secrets over failed (exit {info['ExitCode']}): {detail}")
 
     def close(self) -> None:
