@@ -132,7 +132,7 @@ def _floats(text: str) -> list[float]:
 
 
 def _rss(container) -> float:
-    """The gate process's resident memory in MB (pid 1: mitmdump runs in the entrypoint's process)."""
+    """The gate process's resident memory in MB (pid 1: mitmproxy runs in the entrypoint's process)."""
     status = container.exec_run(["cat", "/proc/1/status"]).output.decode()
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     return int(fields["VmRSS"].split()[0]) / 1024 if "VmRSS" in fields else 0.0

@@ -17,9 +17,8 @@ from cryptography.x509.oid import NameOID
 NAMES = ("tls.test", "other.test", "passthrough.test")
 
 SERVER = r"""
-import hashlib, http.server, json, os, ssl, sys, time
+import hashlib, http.server, json, ssl, sys, time
 seen_sni = {}
-BLOCK = os.urandom(1 << 20)
 class H(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers then a small event: Nagle would hold the event ~40 ms
     def _read_body(self):
@@ -45,14 +44,6 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(status); self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
-        if self.path.startswith("/blob"):
-            # /blob?n=BYTES: that many bytes of random data, streamed (benchmarks' downloads).
-            left = int(self.path.split("n=", 1)[1])
-            self.send_response(200); self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(left)); self.end_headers()
-            while left:
-                piece = BLOCK[: min(left, len(BLOCK))]; self.wfile.write(piece); left -= len(piece)
-            return
         if self.path.startswith("/sse"):
             events = int(self.path.split("n=", 1)[1]) if "n=" in self.path else 4
             self.send_response(200); self.send_header("Content-Type", "text/event-stream")
