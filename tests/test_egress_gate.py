@@ -174,7 +174,7 @@ def test_claudes_token_is_a_placeholder_that_only_anthropic_hosts_would_get_swap
     assert placeholder != OAUTH_TOKEN
     assert sh(bottle, search_everywhere(OAUTH_TOKEN)).stdout == ""
     out = sh(bottle, 'curl -sS -H "Authorization: Bearer $CLAUDE_CODE_OAUTH_TOKEN" https://tls.test/').stdout
-    assert "rule: dlp:credential" in out and "may go only to api.anthropic.com, claude.ai" in out, out
+    assert "rule: dlp:credential" in out and "may go only to api.anthropic.com, platform.claude.com" in out, out
     assert "To allow it" not in out  # not something the manifest can change
 
 

@@ -91,7 +91,8 @@ def _name(common: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
 
-def make_test_ca() -> TestCA:
+def make_test_ca(names: tuple[str, ...] = NAMES) -> TestCA:
+    """A CA, and one leaf certificate for every name in `names`."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
@@ -108,13 +109,13 @@ def make_test_ca() -> TestCA:
     key = ec.generate_private_key(ec.SECP256R1())
     leaf = (
         x509.CertificateBuilder()
-        .subject_name(_name(NAMES[0]))
+        .subject_name(_name(names[0]))
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
         .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in NAMES]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     pem = serialization.Encoding.PEM
@@ -126,26 +127,41 @@ def make_test_ca() -> TestCA:
 
 
 def start_tls_upstream(client: docker.DockerClient, image: str, network: str, ca: TestCA):
+    return start_https_server(client, image, network, ca, ["python3", "-c", SERVER], NAMES)
+
+
+def start_https_server(
+    client: docker.DockerClient,
+    image: str,
+    network: str,
+    ca: TestCA,
+    entrypoint: list[str],
+    aliases: tuple[str, ...],
+    files: dict[str, bytes] | None = None,
+):
+    """A container on `network` answering as every name in `aliases`, with the CA's leaf as
+    /srv/cert.pem and /srv/key.pem (and `files`, also under /srv); started once it prints
+    "listening"."""
     import io
     import tarfile
 
     container = client.containers.create(
         image,
-        entrypoint=["python3", "-c", SERVER],
+        entrypoint=entrypoint,
         name=f"{network}-tls-{uuid.uuid4().hex[:4]}",
         network=network,
         user="0",
     )
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in (("cert.pem", ca.leaf_cert_pem), ("key.pem", ca.leaf_key_pem)):
+        for name, data in {"cert.pem": ca.leaf_cert_pem, "key.pem": ca.leaf_key_pem, **(files or {})}.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     container.put_archive("/srv", buffer.getvalue())
     net = client.networks.get(network)
     net.disconnect(container)
-    net.connect(container, aliases=list(NAMES))
+    net.connect(container, aliases=list(aliases))
     container.start()
     deadline = time.monotonic() + 30
     while b"listening" not in container.logs():

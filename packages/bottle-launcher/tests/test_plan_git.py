@@ -41,5 +41,10 @@ def test_the_gate_gets_the_upstream_and_the_agent_only_the_rewrite():
     assert gate.handover == "/run/git-gate"
     config = json.loads(gate_config(runtime.plan))
     assert config["remotes"][0]["key_alias"] == "git.example.com"
-    assert [f.path for f in runtime.agent.files] == [".bottle/ca.pem", ".gitconfig"]
+    assert [f.path for f in runtime.agent.files] == [
+        ".bottle/ca.pem",
+        ".claude.json",
+        ".claude/settings.json",
+        ".gitconfig",
+    ]
     assert all(b"PRIVATE KEY" not in f.content for s in (*runtime.sidecars, runtime.agent) for f in s.files)

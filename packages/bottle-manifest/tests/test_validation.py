@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import bottle_manifest as bm
 import pytest
 from conftest import ED25519, KNOWN_HOST_KEY, manifest, ssh_entry
@@ -285,3 +287,34 @@ def test_pipelock_cannot_carry_credentials(write, home):
         "bottles.dev.env.T"
     )
     assert load_ok(write, home, manifest(egress=egress, env={"T": "plain"}))
+
+
+def _agent_with(claude: Any) -> dict[str, Any]:
+    return {"bottles": {"dev": {}}, "agents": {"helper": {"bottle": "dev", "claude": claude}}}
+
+
+@pytest.mark.parametrize(
+    ("claude", "path", "needle"),
+    [
+        (
+            {"permision_mode": "bypassPermissions"},
+            "agents.helper.claude.permision_mode",
+            "did you mean 'permission_mode'?",
+        ),
+        ({"permission_mode": "yolo"}, "agents.helper.claude.permission_mode", "bypassPermissions"),
+        ({"model": "sonnet --dangerously-skip-permissions"}, "agents.helper.claude.model", "not a model name"),
+        ({"model": "-p"}, "agents.helper.claude.model", "not a model name"),
+        ({"model": ""}, "agents.helper.claude.model", "not a model name"),
+    ],
+)
+def test_claude_options_are_checked_with_their_path(write, home, claude, path, needle):
+    got_path, message = one_issue(write, home, _agent_with(claude))
+    assert got_path == path
+    assert needle in message
+
+
+def test_claude_options_load(write, home):
+    options = {"permission_mode": "bypassPermissions", "model": "claude-sonnet-4-5"}
+    agent = load_ok(write, home, _agent_with(options)).agent("helper").agent
+    assert agent.claude.permission_mode == "bypassPermissions"
+    assert agent.claude.model == "claude-sonnet-4-5"

@@ -15,11 +15,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bottle_manifest import DEFAULT_EGRESS_ALLOWLIST
+
 from .errors import LaunchError
 
 AGENT_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN"  # Claude Code's token, as the agent sees it
-# Claude Code's token may travel only to Anthropic's own hosts.
-TOKEN_HOSTS = ("api.anthropic.com", "claude.ai", "console.anthropic.com")
+# Claude Code's token travels only to the hosts Claude Code itself needs: the built-in defaults.
+TOKEN_HOSTS = DEFAULT_EGRESS_ALLOWLIST
 UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"
 MIN_CREDENTIAL = 8  # shorter values could match ordinary text, and the gate ignores them
 _KEEP_PREFIX = 16  # a format prefix such as "sk-ant-oat01-" or "ghp_" is kept, the rest is random

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .plan import Plan
+from .plan._claude import WORKDIR
 
 
 def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], console: Console) -> None:
@@ -18,6 +19,13 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
     table.add_row("image", image)
     table.add_row("runtime", runtime)
     table.add_row("command", " ".join(command))
+    table.add_row("workdir", WORKDIR)
+    if plan.claude_permission_mode:
+        mode = plan.claude_permission_mode
+        note = "  [dim](tools run without asking)[/dim]" if mode == "bypassPermissions" else ""
+        table.add_row("claude mode", f"{mode}{note}")
+    if plan.claude_model:
+        table.add_row("claude model", plan.claude_model)
     for env in plan.env:
         sealed = f"  placeholder; real value only to {', '.join(env.credential_hosts)}" if env.credential_hosts else ""
         table.add_row("env", f"{env.name}  [dim]({env.source}){sealed}[/dim]")

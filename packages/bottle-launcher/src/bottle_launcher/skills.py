@@ -6,9 +6,8 @@ from pathlib import Path
 
 from .errors import LaunchError
 from .plan import FileSpec
+from .plan._claude import AGENT_HOME
 from .plan._runtime import AGENT_UID
-
-AGENT_HOME = "/home/claude"
 
 
 def skill_roots(project_dir: Path, home: Path | None) -> list[Path]:

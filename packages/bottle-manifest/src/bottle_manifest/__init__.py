@@ -10,7 +10,7 @@ from ._defaults import DEFAULT_EGRESS_ALLOWLIST
 from ._discovery import FILENAME
 from ._errors import Issue, ManifestError, ManifestNotFoundError
 from ._loader import Manifest, Sourced, load
-from ._models import Agent, Bottle, Credential, Egress, GitEntry, ManifestFile, SshEntry
+from ._models import Agent, Bottle, ClaudeOptions, Credential, Egress, GitEntry, ManifestFile, SshEntry
 from ._resolve import Prompt, PromptRequest, resolve_env
 from ._schema import json_schema
 from ._spec import AgentSpec, EnvSource, env_source
@@ -23,6 +23,7 @@ __all__ = [
     "Agent",
     "AgentSpec",
     "Bottle",
+    "ClaudeOptions",
     "Credential",
     "Egress",
     "EnvSource",

@@ -1,13 +1,13 @@
 """Hosts Claude Code itself needs; every bottle's allowlist starts from these.
-Sources for each are in docs/egress-defaults.md."""
+
+Taken from watching the pinned client (docs/egress-defaults.md says what was observed), not
+from documentation: tests/test_claude_session.py fails when the client reaches for another."""
 
 from __future__ import annotations
 
 DEFAULT_EGRESS_ALLOWLIST: tuple[str, ...] = (
-    "api.anthropic.com",  # the Messages API
-    "claude.ai",  # OAuth: subscription login and token checks
-    "console.anthropic.com",  # OAuth token exchange and refresh
-    "statsig.anthropic.com",  # feature flags Claude Code reads at start
+    "api.anthropic.com",  # the Messages API, and the client's settings, limits and bootstrap
+    "platform.claude.com",  # OAuth: the login check and token endpoint of Claude Code 2.1
 )
 
 

@@ -17,6 +17,8 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _REPO_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# An alias ("sonnet", "opus[1m]") or a full model id; claude reads it from a settings file.
+_MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/\[\]-]{0,99}\Z")
 
 # Key types OpenSSH 9 accepts for host keys; DSA was removed from its defaults.
 OPENSSH_HOST_KEY_TYPES = frozenset(
@@ -179,7 +181,17 @@ def check_skill(value: str) -> str:
     return value
 
 
+def check_model(value: str) -> str:
+    if not _MODEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a model name; give an alias such as 'sonnet' or 'opus', or a full model id "
+            "such as 'claude-sonnet-4-5' (letters, digits and '-._:@/[]', no spaces)"
+        )
+    return value
+
+
 Name = Annotated[str, AfterValidator(check_name)]
+ModelName = Annotated[str, AfterValidator(check_model)]
 EnvName = Annotated[str, AfterValidator(check_env_name)]
 EnvValue = Annotated[str, AfterValidator(check_env_value)]
 AllowHost = Annotated[str, AfterValidator(normalize_allow_host)]

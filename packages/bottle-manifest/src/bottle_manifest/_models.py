@@ -14,6 +14,7 @@ from ._fields import (
     Hostname,
     IPAddress,
     KnownHostKey,
+    ModelName,
     Name,
     RepoPath,
     SkillName,
@@ -114,12 +115,30 @@ class Bottle(_Model):
     egress: Egress = Field(default_factory=Egress)
 
 
+# The pinned Claude Code's permission modes, as its `claude --help` lists them (a test compares).
+# The bottle is the sandbox, so an agent may run with the prompts off ("bypassPermissions").
+PermissionMode = Literal["manual", "acceptEdits", "auto", "plan", "dontAsk", "bypassPermissions"]
+
+
+class ClaudeOptions(_Model):
+    """How claude runs in this agent's bottles: every claude started there, by the launcher or by
+    `bottle-launch exec`, reads these from its user settings."""
+
+    permission_mode: PermissionMode | None = Field(
+        None,
+        description="claude's --permission-mode: 'bypassPermissions' runs every tool without asking (the bottle "
+        "is the sandbox); 'acceptEdits' accepts file edits; 'plan' only plans; 'manual' asks for each tool.",
+    )
+    model: ModelName | None = Field(None, description="A model alias ('sonnet', 'opus') or a full model id.")
+
+
 class Agent(_Model):
     """A Claude Code agent and the bottle it runs in."""
 
     bottle: Name
     skills: list[SkillName] = Field(default_factory=list)
     prompt: str | None = None
+    claude: ClaudeOptions = Field(default_factory=ClaudeOptions)
 
 
 class ManifestFile(_Model):

@@ -78,8 +78,17 @@ def prune(everything: bool) -> None:
 
 
 @click.command(name="exec")
+@click.option(
+    "--tty/--no-tty",
+    "-t/-T",
+    "tty",
+    default=None,
+    help="Give COMMAND a terminal (default: when stdin is one), e.g. for a second claude or a shell.",
+)
 @click.argument("bottle_id")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_(bottle_id: str, command: tuple[str, ...]) -> None:
+def exec_(bottle_id: str, command: tuple[str, ...], tty: bool | None) -> None:
     """Run COMMAND in a bottle's agent container; its exit code is passed through."""
-    sys.exit(DockerBackend().exec(bottle_id, list(command)))
+    if tty is None:
+        tty = sys.stdin.isatty()
+    sys.exit(DockerBackend().exec(bottle_id, list(command), tty=tty))

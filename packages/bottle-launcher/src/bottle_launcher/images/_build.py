@@ -17,6 +17,9 @@ from ..errors import LaunchError
 from ._context import ImageContext, image_context
 
 DEFAULT_BASE_IMAGE = "debian:trixie-slim"
+# Upgrading Claude Code: the agent image's build argument, from this host variable. Build
+# arguments are part of an image's tag, so a new version is a new image, built at the next launch.
+CLAUDE_CODE_VERSION_VAR = "BOTTLE_CLAUDE_CODE_VERSION"
 
 
 @dataclass(frozen=True)
@@ -24,11 +27,16 @@ class BuildOptions:
     base_image: str | None = None  # overrides each Dockerfile's ARG BASE_IMAGE
     build_ca: Path | None = None  # CA bundle for downloads during the build only
     extra_args: dict[str, str] = field(default_factory=dict)
+    claude_code_version: str | None = None  # the agent image's; None keeps its Dockerfile's pin
 
     @classmethod
     def from_env(cls) -> BuildOptions:
         ca = os.environ.get("BOTTLE_BUILD_CA")
-        return cls(base_image=os.environ.get("BOTTLE_BASE_IMAGE") or None, build_ca=Path(ca) if ca else None)
+        return cls(
+            base_image=os.environ.get("BOTTLE_BASE_IMAGE") or None,
+            build_ca=Path(ca) if ca else None,
+            claude_code_version=os.environ.get(CLAUDE_CODE_VERSION_VAR) or None,
+        )
 
 
 def _buildkit_cli() -> list[str]:
@@ -58,17 +66,19 @@ def _base_image_id(client: docker.DockerClient, base: str | None) -> str:
         return ""
 
 
-def _build_args(options: BuildOptions) -> dict[str, str]:
+def _build_args(options: BuildOptions, name: str) -> dict[str, str]:
     args = dict(options.extra_args)
     if options.base_image:
         args["BASE_IMAGE"] = options.base_image
+    if name == "agent" and options.claude_code_version:
+        args["CLAUDE_CODE_VERSION"] = options.claude_code_version
     return args
 
 
 def _context(client: docker.DockerClient, name: str, options: BuildOptions) -> ImageContext:
     # The base image's id is hashed too, so a rebuilt base (a new debootstrap) rebuilds ours.
     base_id = _base_image_id(client, options.base_image or DEFAULT_BASE_IMAGE)
-    return image_context(name, {**_build_args(options), "base-id": base_id})
+    return image_context(name, {**_build_args(options, name), "base-id": base_id})
 
 
 def image_tag(client: docker.DockerClient, name: str, options: BuildOptions) -> str:
@@ -95,7 +105,7 @@ def ensure_image(
     tag = context.tag()
     if image_exists(client, tag):
         return tag
-    args = _build_args(options)
+    args = _build_args(options, name)
     command = [*_buildkit_cli(), "--progress=plain", "-t", tag]
     for key, value in args.items():
         command += ["--build-arg", f"{key}={value}"]

@@ -47,4 +47,6 @@ def build_plan(spec: AgentSpec) -> Plan:
         egress_passthrough=tuple(bottle.egress.passthrough),
         egress_mode=bottle.egress.mode,
         egress_backend=bottle.egress.backend,
+        claude_permission_mode=spec.agent.claude.permission_mode,
+        claude_model=spec.agent.claude.model,
     )

@@ -22,6 +22,7 @@ def describe(plan: Plan) -> dict[str, Any]:
         ],
         "skills": list(plan.skills),
         "prompt": plan.prompt,
+        "claude": {"permission_mode": plan.claude_permission_mode, "model": plan.claude_model},
         "ssh": [{"host": s.host, "hostname": s.hostname, "port": s.port, "user": s.user} for s in plan.ssh],
         "git": [{"host": g.host, "hostname": g.hostname, "port": g.port, "repos": list(g.repos)} for g in plan.git],
         "egress": {
@@ -31,5 +32,4 @@ def describe(plan: Plan) -> dict[str, Any]:
             "mode": plan.egress_mode,
             "backend": plan.egress_backend,
         },
-        **plan.extra,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -46,8 +46,9 @@ class Plan:
     ssh: tuple[SshRemote, ...]
     git: tuple[GitRemote, ...]
     egress_allowlist: tuple[str, ...]
-    extra: dict[str, object] = field(default_factory=dict)
     egress_allow_cidrs: tuple[str, ...] = ()
     egress_passthrough: tuple[str, ...] = ()
     egress_mode: str = "enforce"  # or "report": log what would be blocked, block nothing
     egress_backend: str = "mitmproxy"  # or "pipelock", with a user-supplied image
+    claude_permission_mode: str | None = None  # claude's own settings for this agent
+    claude_model: str | None = None

@@ -17,14 +17,15 @@ from ..egress import backend_for
 from ..egress._gate_config import EGRESS_PORT
 from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
+from ._claude import AGENT_HOME, WORKDIR, claude_files
 from ._model import Plan
 
 LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
 HANDOVER_DIR = "/run/bottle"
 EGRESS_UID = 999
-AGENT_CA = "/home/claude/.bottle/ca.pem"
-AGENT_CA_BUNDLE = "/home/claude/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
+AGENT_CA = f"{AGENT_HOME}/.bottle/ca.pem"
+AGENT_CA_BUNDLE = f"{AGENT_HOME}/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ContainerSpec:
     ports: tuple[int, ...] = ()  # what the agent may connect to on this sidecar
     extra_hosts: dict[str, str] = field(default_factory=dict)
     handover: str | None = None  # the tmpfs directory Secrets are written into
+    working_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,13 +153,17 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         outside = NetworkSpec(f"{stem}-egress", False, _labels(bid, plan, options, "network"))
     networks = (internal.name, outside.name)
     sidecars = [_egress_gate(stem, networks, plan, options)]
-    agent_files = (*agent_files, FileSpec("/home/claude", ".bottle/ca.pem", options.egress_ca_cert, 0o644, AGENT_UID))
+    agent_files = (
+        *agent_files,
+        FileSpec(AGENT_HOME, ".bottle/ca.pem", options.egress_ca_cert, 0o644, AGENT_UID),
+        *(FileSpec(AGENT_HOME, path, data, 0o600, AGENT_UID) for path, data in claude_files(plan).items()),
+    )
     if plan.ssh:
         sidecars.append(_ssh_gate(stem, networks, plan, options))
         agent_files = (*agent_files, *_ssh_files(plan))
     if plan.git:
         sidecars.append(_git_gate(stem, networks, plan, options))
-        gitconfig = FileSpec("/home/claude", ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
+        gitconfig = FileSpec(AGENT_HOME, ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
         agent_files = (*agent_files, gitconfig)
     agent = ContainerSpec(
         name=f"{stem}-agent",
@@ -172,6 +178,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         user=str(AGENT_UID),
         tty=not options.detach,
         handover=HANDOVER_DIR,
+        working_dir=WORKDIR,
     )
     return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
 
@@ -237,10 +244,9 @@ def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchO
 
 
 def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:
-    home = "/home/claude"
     return (
-        FileSpec(home, ".ssh/config", _ssh.ssh_config(plan, HANDOVER_DIR).encode(), 0o600, AGENT_UID),
-        FileSpec(home, ".ssh/known_hosts.pinned", _ssh.known_hosts(plan).encode(), 0o644, AGENT_UID),
+        FileSpec(AGENT_HOME, ".ssh/config", _ssh.ssh_config(plan, HANDOVER_DIR).encode(), 0o600, AGENT_UID),
+        FileSpec(AGENT_HOME, ".ssh/known_hosts.pinned", _ssh.known_hosts(plan).encode(), 0o644, AGENT_UID),
     )
 
 

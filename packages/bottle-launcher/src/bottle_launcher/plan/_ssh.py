@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ._claude import AGENT_HOME
 from ._model import GitRemote, Plan, SshRemote
 
 SSH_GATE_HOST = "ssh-gate"
 SSH_GATE_FIRST_PORT = 2201
-AGENT_SSH_DIR = "/home/claude/.ssh"
+AGENT_SSH_DIR = f"{AGENT_HOME}/.ssh"
 PINNED_KNOWN_HOSTS = f"{AGENT_SSH_DIR}/known_hosts.pinned"
 IDENTITY_SUBDIR = "ssh"  # under the handover tmpfs: keys live in memory, never on disk
 

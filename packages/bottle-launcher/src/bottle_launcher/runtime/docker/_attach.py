@@ -39,11 +39,11 @@ def _raw_mode(fd: int) -> Iterator[None]:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)
 
 
-def _resize(api: APIClient, container: str, fd: int) -> None:
+def _resize(resize: Callable[[int, int], None], fd: int) -> None:
     # A failed resize (no terminal, or the container just exited) must never end the session.
     with contextlib.suppress(OSError, docker.errors.APIError):
         size = os.get_terminal_size(fd)
-        api.resize(container, height=size.lines, width=size.columns)
+        resize(size.lines, size.columns)
 
 
 @contextlib.contextmanager
@@ -58,19 +58,45 @@ def _on_winch(handler: Callable[[], None]) -> Iterator[None]:
         signal.signal(signal.SIGWINCH, previous)
 
 
+def _terminal_session(
+    sock: socket.socket,
+    resize: Callable[[int, int], None],
+    release: Callable[[], None] = lambda: None,
+    stdin: int = 0,
+    stdout: int = 1,
+) -> None:
+    """The user's terminal in raw mode, sized like the remote one (and again on each SIGWINCH),
+    copied to `sock` and back until the remote side closes."""
+    resize_fd = stdout if os.isatty(stdout) else stdin
+    try:
+        with _raw_mode(stdin), _on_winch(lambda: _resize(resize, resize_fd)):
+            _resize(resize, resize_fd)
+            release()
+            _pump(sock, stdin, stdout)
+    finally:
+        sock.close()
+
+
 def attach_tty(api: APIClient, container: str, release: Callable[[], None], stdin: int = 0, stdout: int = 1) -> None:
     """Open the attach stream, call `release` (which lets the agent's command start), then copy
     the terminal to the container and back until the container's side closes."""
     params: dict[str, Any] = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
     sock: socket.socket = raw_socket(api.attach_socket(container, params=params))
-    resize_fd = stdout if os.isatty(stdout) else stdin
-    try:
-        with _raw_mode(stdin), _on_winch(lambda: _resize(api, container, resize_fd)):
-            _resize(api, container, resize_fd)
-            release()
-            _pump(sock, stdin, stdout)
-    finally:
-        sock.close()
+
+    def resize(height: int, width: int) -> None:
+        api.resize(container, height=height, width=width)
+
+    _terminal_session(sock, resize, release, stdin, stdout)
+
+
+def exec_tty(api: APIClient, exec_id: str, stdin: int = 0, stdout: int = 1) -> None:
+    """Run a created exec (tty and stdin on) with the user's terminal attached to it."""
+    sock: socket.socket = raw_socket(api.exec_start(exec_id, tty=True, socket=True))
+
+    def resize(height: int, width: int) -> None:
+        api.exec_resize(exec_id, height=height, width=width)
+
+    _terminal_session(sock, resize, stdin=stdin, stdout=stdout)
 
 
 def _pump(sock: socket.socket, stdin: int, stdout: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -21,7 +22,7 @@ from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, fen
 from ...plan._runtime import AGENT_UID
 from ..plugin.interface import BottleInfo
 from ._archive import archive
-from ._attach import attach_tty
+from ._attach import attach_tty, exec_tty
 from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
 
@@ -158,6 +159,7 @@ class DockerBackend:
             labels=spec.labels,
             environment={**spec.environment, **(environment or {})},
             user=spec.user,
+            working_dir=spec.working_dir,
             tty=spec.tty,
             stdin_open=spec.tty,
             host_config=host_config,
@@ -347,20 +349,28 @@ class DockerBackend:
             )
         return infos
 
-    def exec(self, bottle_id: str, command: list[str]) -> int:
+    def exec(self, bottle_id: str, command: list[str], tty: bool = False) -> int:
+        """Run `command` as the agent's user with the agent's environment; with `tty`, in a
+        terminal of its own connected to ours (so a second claude or shell works)."""
         agents = [c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "agent"]
         if not agents:
             raise LaunchError(f"no running bottle {bottle_id!r}", hint="`bottle-launch ps` lists them")
-        exec_id = self.api.exec_create(agents[0].id, ["/usr/local/bin/bottle-exec", *command], user=str(AGENT_UID))[
-            "Id"
-        ]
-        for out, err in self.api.exec_start(exec_id, stream=True, demux=True):
-            if out:
-                sys.stdout.buffer.write(out)
-                sys.stdout.buffer.flush()
-            if err:
-                sys.stderr.buffer.write(err)
-                sys.stderr.buffer.flush()
+        argv = ["/usr/local/bin/bottle-exec", *command]
+        if tty:
+            environment = {"TERM": os.environ.get("TERM") or "xterm"}
+            exec_id = self.api.exec_create(
+                agents[0].id, argv, user=str(AGENT_UID), tty=True, stdin=True, environment=environment
+            )["Id"]
+            exec_tty(self.api, exec_id)
+        else:
+            exec_id = self.api.exec_create(agents[0].id, argv, user=str(AGENT_UID))["Id"]
+            for out, err in self.api.exec_start(exec_id, stream=True, demux=True):
+                if out:
+                    sys.stdout.buffer.write(out)
+                    sys.stdout.buffer.flush()
+                if err:
+                    sys.stderr.buffer.write(err)
+                    sys.stderr.buffer.flush()
         code = self.api.exec_inspect(exec_id)["ExitCode"]
         return int(code if code is not None else 1)
 

@@ -47,4 +47,5 @@ class RuntimeBackend(Protocol):
 
     def list(self) -> list[BottleInfo]: ...
 
-    def exec(self, bottle_id: str, command: list[str]) -> int: ...
+    def exec(self, bottle_id: str, command: list[str], tty: bool = False) -> int:
+        """Run `command` in the agent; with `tty`, in a terminal connected to the user's."""

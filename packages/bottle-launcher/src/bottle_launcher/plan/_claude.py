@@ -1,0 +1,57 @@
+"""Claude Code's own configuration in the agent's home.
+
+The pinned client shows dialogs on a first run (theme, login method, folder trust, the bypass
+warning) and ignores the OAuth token until onboarding is complete. What is written here is what
+that version was seen to need to go straight to its input box; tests/test_claude_session.py is
+the authority, not this list. Nothing here is secret: the token arrives at handover, as a
+placeholder.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ._model import Plan
+
+AGENT_HOME = "/home/claude"
+# claude starts here: not $HOME, whose trust lasts one session only.
+WORKDIR = f"{AGENT_HOME}/work"
+THEME = "dark"
+
+
+def claude_state(plan: Plan) -> dict[str, object]:
+    """~/.claude.json: the client's state, seeded as after a finished first run."""
+    state: dict[str, object] = {
+        "hasCompletedOnboarding": True,
+        "theme": THEME,
+        # "Make auto mode your default permission mode?", asked at start under any other mode.
+        "hasSeenAutoDefaultNudge": True,
+        "autoUpdates": False,
+        "projects": {
+            WORKDIR: {
+                "hasTrustDialogAccepted": True,
+                "hasCompletedProjectOnboarding": True,
+            }
+        },
+    }
+    return state
+
+
+def claude_settings(plan: Plan) -> dict[str, object]:
+    """~/.claude/settings.json: the agent's claude options, read by every claude in the bottle."""
+    settings: dict[str, object] = {"autoUpdates": False}
+    if plan.claude_permission_mode:
+        settings["permissions"] = {"defaultMode": plan.claude_permission_mode}
+        if plan.claude_permission_mode == "bypassPermissions":
+            settings["skipDangerousModePermissionPrompt"] = True
+    if plan.claude_model:
+        settings["model"] = plan.claude_model
+    return settings
+
+
+def claude_files(plan: Plan) -> dict[str, bytes]:
+    """Paths relative to the agent's home, and their content."""
+    return {
+        ".claude.json": json.dumps(claude_state(plan), indent=2).encode(),
+        ".claude/settings.json": json.dumps(claude_settings(plan), indent=2).encode(),
+    }

@@ -1,0 +1,300 @@
+"""The main job: a person types `bottle-launch <agent>` and talks to the real Claude Code.
+
+The real client from the agent image, driven through a pseudo-terminal and read from an emulated
+screen. Anthropic's hosts are a stand-in on the test network (HTTPS from a private CA the gate
+trusts through BOTTLE_EGRESS_UPSTREAM_CA), answering as every host the client was seen to use and
+a few it might. The bottle's egress allowlist is only the built-in defaults: a client that
+reaches for another host shows it in the end-of-session summary, and these tests fail.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import get_args
+
+import docker
+import pytest
+from anthropic_standin import Request, make_standin_ca, recorded, start_standin
+from bottle_manifest._models import PermissionMode
+from conftest import LABEL, bottle_launch, leftovers
+from terminal import Terminal, input_box_ready
+
+TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)
+SUMMARY = "egress refused during this session"
+AGENT_LABEL = "dev.claude-bottle.agent"
+
+
+@pytest.fixture(scope="module")
+def standin_ca_path(tmp_path_factory) -> tuple[object, Path]:
+    ca = make_standin_ca()
+    path = tmp_path_factory.mktemp("standin") / "ca.pem"
+    path.write_bytes(ca.cert_pem)
+    return ca, path
+
+
+@pytest.fixture(scope="module")
+def standin(client, images, upstream_network, standin_ca_path) -> Iterator[object]:
+    container = start_standin(client, images["egress"], upstream_network, standin_ca_path[0])
+    yield container
+    container.remove(force=True)
+
+
+@dataclass
+class Setup:
+    manifest: Path
+    network: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start_args(self, agent: str, *extra: str) -> list[str]:
+        return [agent, "--manifest", str(self.manifest), "--yes", "--egress-network", self.network, *extra]
+
+
+def _setup(tmp_path: Path, network: str, subnet: str, ca: Path, claude: dict[str, dict]) -> Setup:
+    """One bottle with nothing but the default allowlist (and the test network's range, since the
+    stand-in has a private address); an agent per entry of `claude`, with those claude options."""
+    manifest = tmp_path / "claude-bottle.json"
+    agents = {name: {"bottle": "main", "claude": options} for name, options in claude.items()}
+    manifest.write_text(json.dumps({"bottles": {"main": {"egress": {"allow_cidrs": [subnet]}}}, "agents": agents}))
+    env = {"CLAUDE_BOTTLE_OAUTH_TOKEN": TOKEN, "BOTTLE_EGRESS_UPSTREAM_CA": str(ca)}
+    return Setup(manifest, network, env)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, upstream_network, upstream_subnet, standin_ca_path, standin) -> Setup:
+    agents = {
+        "talker": {},
+        "runner": {"permission_mode": "bypassPermissions"},
+        "asker": {"permission_mode": "manual"},
+    }
+    return _setup(tmp_path_factory.mktemp("claude"), upstream_network, upstream_subnet, standin_ca_path[1], agents)
+
+
+def _bottle_of(client: docker.DockerClient, agent: str) -> str:
+    containers = client.containers.list(filters={"label": [f"{AGENT_LABEL}={agent}", f"{LABEL}"]})
+    ids = {c.labels[LABEL] for c in containers}
+    assert len(ids) == 1, f"expected one bottle of {agent}, found {ids}"
+    return ids.pop()
+
+
+def _exec(bottle_id: str, script: str) -> str:
+    result = bottle_launch("exec", "-T", bottle_id, "--", "bash", "-c", script, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@dataclass
+class Session:
+    screens: dict[str, str]
+    transcript: str
+    exit_code: int
+    bottle_id: str
+    placeholder: str
+    requests: list[Request]
+    leftovers: list[str]
+
+
+@pytest.fixture(scope="module")
+def session(client, setup, standin) -> Session:
+    """`bottle-launch talker`, two questions, `/exit`; what the screen showed at each step."""
+    before = len(recorded(standin))
+    terminal = Terminal(setup.start_args("talker"), env=setup.env)
+    screens: dict[str, str] = {}
+    try:
+        screens["start"] = terminal.wait_for(input_box_ready, "claude's input box", timeout=120)
+        bottle_id = _bottle_of(client, "talker")
+        placeholder = _exec(bottle_id, 'printf %s "$CLAUDE_CODE_OAUTH_TOKEN"')
+        terminal.type("question-alpha")
+        screens["first"] = terminal.wait_for_text("answer-alpha from the stand-in")
+        terminal.wait_for(input_box_ready, "the input box after the first answer")
+        terminal.type("question-bravo")
+        screens["second"] = terminal.wait_for_text("answer-bravo from the stand-in")
+        terminal.wait_for(input_box_ready, "the input box after the second answer")
+        terminal.type("/exit")
+        exit_code = terminal.wait_for_exit(timeout=90)
+    finally:
+        terminal.close()
+    return Session(
+        screens,
+        terminal.transcript.decode(errors="replace"),
+        exit_code,
+        bottle_id,
+        placeholder,
+        recorded(standin)[before:],
+        leftovers(client, bottle_id),
+    )
+
+
+def test_the_input_box_appears_with_no_dialog_before_it(session):
+    # Nothing was typed before the input box was ready: a dialog would have held it back.
+    screen = session.screens["start"]
+    assert "Claude Code v" in screen, screen
+    for dialog in ("Select login method", "trust", "theme", "Make auto mode", "Do you want"):
+        assert dialog not in screen, screen
+
+
+def test_a_typed_question_shows_the_streamed_answer(session):
+    screen = session.screens["first"]
+    assert "question-alpha" in screen and "answer-alpha from the stand-in" in screen, screen
+    asked = [r for r in session.requests if r.path.startswith("/v1/messages") and "question-alpha" in r.turn]
+    assert asked, [r.path for r in session.requests]
+    assert any(r.stream is True for r in asked), "the answer was not asked for as a stream"
+
+
+def test_a_second_question_in_the_same_session_works(session):
+    screen = session.screens["second"]
+    # Both turns are on the screen: one conversation, not a restarted client.
+    assert "answer-alpha from the stand-in" in screen and "answer-bravo from the stand-in" in screen, screen
+
+
+def test_exit_removes_the_bottle_and_no_host_was_refused(session):
+    assert session.exit_code == 0, session.transcript[-3000:]
+    assert session.leftovers == []
+    assert SUMMARY not in session.transcript, session.transcript[-3000:]
+    # The client used only the hosts it needs (the stand-in answers as more).
+    assert {r.host for r in session.requests} == {"api.anthropic.com"}, {r.host for r in session.requests}
+
+
+def test_every_request_carried_the_real_token_and_none_the_placeholder(session):
+    assert session.placeholder.startswith("sk-ant-oat01-") and session.placeholder != TOKEN
+    assert len(session.placeholder) == len(TOKEN)
+    carried = [r for r in session.requests if r.bearer is not None]
+    assert carried, "no request carried the token"
+    assert all(r.bearer == TOKEN for r in carried), {r.path for r in carried if r.bearer != TOKEN}
+    for r in session.requests:
+        assert session.placeholder not in json.dumps(r.headers) + r.body + r.turn + r.path, r.path
+
+
+@pytest.mark.parametrize(
+    ("agent", "runs"),
+    [("runner", True), ("asker", False)],
+    ids=["prompts-off-runs-the-tool", "control-manual-mode-asks-first"],
+)
+def test_with_permission_prompts_off_a_tool_runs_without_asking(client, setup, agent, runs):
+    terminal = Terminal(setup.start_args(agent), env=setup.env)
+    try:
+        terminal.wait_for(input_box_ready, "claude's input box", timeout=120)
+        bottle_id = _bottle_of(client, agent)
+        terminal.type("please make-the-file now")
+        if runs:
+            screen = terminal.wait_for_text("STANDIN-TOOL-DONE")
+            assert "Do you want" not in screen, screen
+            assert _exec(bottle_id, "cat /home/claude/work/f") == "hi\n"
+        else:
+            screen = terminal.wait_for_text("Do you want")
+            assert "echo hi > f" in screen, screen
+            assert _exec(bottle_id, "test -e /home/claude/work/f && echo exists || echo absent") == "absent\n"
+            terminal.child.send("\x1b")  # Esc: no
+            terminal.wait_for(input_box_ready, "the input box after declining")
+        terminal.type("/exit")
+        assert terminal.wait_for_exit(timeout=90) == 0
+    finally:
+        terminal.close()
+    assert leftovers(client, bottle_id) == []
+
+
+def _launch(setup: Setup, *command: str) -> subprocess.CompletedProcess[str]:
+    return bottle_launch(*setup.start_args("talker"), "--", *command, env=setup.env, timeout=300)
+
+
+def test_print_mode_answers_and_exits_zero(setup):
+    result = _launch(setup, "claude", "-p", "question-charlie")
+    assert result.returncode == 0, result.stderr
+    assert "answer-charlie from the stand-in" in result.stdout
+    assert SUMMARY not in result.stderr, result.stderr
+
+
+def test_print_mode_streams_json_events(setup):
+    result = _launch(setup, "claude", "-p", "--verbose", "--output-format", "stream-json", "question-delta")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    final = [e for e in events if e.get("type") == "result"]
+    assert final and final[-1].get("result") == "answer-delta from the stand-in", events[-3:]
+    assert final[-1].get("is_error") is False
+    assert SUMMARY not in result.stderr, result.stderr
+
+
+@pytest.fixture
+def detached(client, setup) -> Iterator[str]:
+    result = bottle_launch(*setup.start_args("talker", "--detach"), "--", "sleep", "infinity", env=setup.env)
+    assert result.returncode == 0, result.stderr
+    bottle_id = result.stdout.strip()
+    yield bottle_id
+    bottle_launch("stop", bottle_id)
+
+
+def test_exec_t_in_a_detached_bottle_reaches_the_input_box(detached):
+    terminal = Terminal(["exec", "-t", detached, "--", "claude"])
+    try:
+        terminal.wait_for(input_box_ready, "claude's input box", timeout=120)
+        terminal.type("question-echo")
+        terminal.wait_for_text("answer-echo from the stand-in")
+        terminal.type("/exit")
+        assert terminal.wait_for_exit(timeout=60) == 0
+    finally:
+        terminal.close()
+
+
+def _size_after_resize(terminal: Terminal) -> tuple[str, str]:
+    """The size a shell in the bottle sees, then again after the window is resized. The answers
+    are matched as whole lines, so the typed command lines themselves never match."""
+    terminal.wait_for(lambda s: re.search(r"\$$", s, re.M) is not None, "a shell prompt", timeout=120)
+    terminal.type("echo S1 $(stty size)")
+    before = terminal.wait_for(lambda s: re.search(r"^S1 \d+ \d+$", s, re.M) is not None, "the first size")
+    terminal.resize(30, 100)
+    terminal.pump(0.5)
+    terminal.type("echo S2 $(stty size)")
+    after = terminal.wait_for(lambda s: re.search(r"^S2 \d+ \d+$", s, re.M) is not None, "the second size")
+    terminal.type("exit")
+    terminal.wait_for_exit()
+    return before, after
+
+
+def test_the_terminal_size_and_a_resize_reach_exec(detached):
+    terminal = Terminal(["exec", "-t", detached, "--", "bash", "--norc", "-i"])
+    try:
+        before, after = _size_after_resize(terminal)
+    finally:
+        terminal.close()
+    assert re.search(r"^S1 40 120$", before, re.M), before
+    assert re.search(r"^S2 30 100$", after, re.M), after
+
+
+def test_the_terminal_size_and_a_resize_reach_an_attached_bottle(client, setup):
+    terminal = Terminal([*setup.start_args("talker"), "--", "bash", "--norc", "-i"], env=setup.env)
+    try:
+        before, after = _size_after_resize(terminal)
+    finally:
+        terminal.close()
+    assert re.search(r"^S1 40 120$", before, re.M), before
+    assert re.search(r"^S2 30 100$", after, re.M), after
+
+
+def test_exec_without_a_terminal_gets_none(detached):
+    assert _exec(detached, "test -t 0 && echo tty || echo no-tty") == "no-tty\n"
+
+
+def test_a_misspelled_claude_setting_is_refused_before_anything_starts(client, tmp_path, setup):
+    manifest = tmp_path / "claude-bottle.json"
+    agents = {"typo": {"bottle": "main", "claude": {"permision_mode": "bypassPermissions"}}}
+    manifest.write_text(json.dumps({"bottles": {"main": {}}, "agents": agents}))
+    before = client.containers.list(all=True, filters={"label": f"{AGENT_LABEL}=typo"})
+    result = bottle_launch("typo", "--manifest", str(manifest), "--yes", env=setup.env)
+    assert result.returncode != 0
+    assert "agents.typo.claude.permision_mode" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+    assert client.containers.list(all=True, filters={"label": f"{AGENT_LABEL}=typo"}) == before == []
+
+
+def test_the_manifest_knows_exactly_the_clients_permission_modes(images):
+    # A client upgrade that adds or drops a mode must fail here, not in a user's manifest.
+    output = docker.from_env().containers.run(images["agent"], ["--help"], entrypoint=["claude"], remove=True)
+    found = re.search(r"--permission-mode <mode>.*?\(choices: ([^)]*)\)", output.decode(), re.S)
+    assert found, output.decode()
+    choices = set(re.findall(r'"([^"]+)"', found.group(1)))
+    assert choices == set(get_args(PermissionMode))
