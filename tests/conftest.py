@@ -14,6 +14,7 @@ from pathlib import Path
 
 import docker
 import pytest
+from tls_upstream import make_test_ca, start_tls_upstream
 from upstreams import build_sshd_image
 
 LABEL = "dev.claude-bottle.id"
@@ -116,6 +117,24 @@ server = http.server.ThreadingHTTPServer(("0.0.0.0", 80), H)
 print("listening", flush=True)
 server.serve_forever()
 """
+
+
+@pytest.fixture(scope="session")
+def test_ca(tmp_path_factory) -> tuple[object, Path]:
+    """A private CA for the test upstreams (the gate trusts it through BOTTLE_EGRESS_UPSTREAM_CA),
+    and the path of its certificate."""
+    ca = make_test_ca()
+    path = tmp_path_factory.mktemp("ca") / "upstream-ca.pem"
+    path.write_bytes(ca.cert_pem)
+    return ca, path
+
+
+@pytest.fixture(scope="session")
+def tls_upstream(client, images, upstream_network, test_ca) -> Iterator[object]:
+    """tls.test, other.test and passthrough.test: one HTTPS server that echoes what it got."""
+    container = start_tls_upstream(client, images["egress"], upstream_network, test_ca[0])
+    yield container
+    container.remove(force=True)
 
 
 @pytest.fixture(scope="session")

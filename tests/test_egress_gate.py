@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 from conftest import bottle_launch, launch_detached, search_everywhere
-from tls_upstream import make_test_ca, start_tls_upstream
 
 # CONNECT through the proxy, then TLS with the SNI we choose, then one HTTPS request; prints
 # "<status> <issuer CN> <body>". Node's own modules only: the agent image's Node, as Claude runs.
@@ -43,21 +42,6 @@ http.request({host: proxy.hostname, port: proxy.port, method: 'CONNECT', path: `
 
 
 OAUTH_TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)
-
-
-@pytest.fixture(scope="module")
-def test_ca(tmp_path_factory) -> tuple[object, Path]:
-    ca = make_test_ca()
-    path = tmp_path_factory.mktemp("ca") / "upstream-ca.pem"
-    path.write_bytes(ca.cert_pem)
-    return ca, path
-
-
-@pytest.fixture(scope="module")
-def tls_upstream(client, images, upstream_network, test_ca) -> Iterator[object]:
-    container = start_tls_upstream(client, images["egress"], upstream_network, test_ca[0])
-    yield container
-    container.remove(force=True)
 
 
 def start(tmp_path: Path, upstream_network: str, ca_path: Path, egress: dict, env: dict | None = None) -> str:
@@ -87,7 +71,9 @@ def bottle(
         "allow_cidrs": [upstream_subnet],
         "passthrough": ["passthrough.test"],
     }
-    env = {"MY_TOKEN": secret, "API_TOKEN": {"value": credential, "hosts": ["tls.test"]}}
+    # API_TOKEN opts into every place a placeholder can be swapped (the default is headers only).
+    api_token = {"value": credential, "hosts": ["tls.test"], "swap_in": ["headers", "url", "body"]}
+    env = {"MY_TOKEN": secret, "API_TOKEN": api_token}
     bottle_id = start(tmp_path_factory.mktemp("eg"), upstream_network, test_ca[1], egress, env)
     yield bottle_id
     bottle_launch("stop", bottle_id)
@@ -183,8 +169,11 @@ def test_a_credential_is_swapped_in_only_for_its_own_host(bottle, credential, tl
         'curl -sS -w " %{{http_code}}" -X POST -H "Authorization: Bearer $API_TOKEN" --data "token=$API_TOKEN"'
         ' "https://{host}/{path}?t=$API_TOKEN"'
     )
+    placeholder = sh(bottle, 'printf %s "$API_TOKEN"').stdout
     echoed = sh(bottle, request.format(host="tls.test", path="cred-own")).stdout
-    seen = json.loads(echoed.rsplit(" ", 1)[0])
+    # What the upstream received (its log), not its echo: the echo comes back masked.
+    seen = next(json.loads(line) for line in tls_upstream.logs().decode().splitlines() if "/cred-own" in line)
+    assert credential not in echoed and placeholder in echoed, echoed
     assert seen["path"] == f"/cred-own?t={credential}"
     headers = {name.lower(): value for name, value in seen["headers"].items()}  # curl speaks HTTP/2 to the gate
     assert headers["authorization"] == f"Bearer {credential}"
@@ -193,7 +182,6 @@ def test_a_credential_is_swapped_in_only_for_its_own_host(bottle, credential, tl
     assert refused.endswith(" 403") and "rule: dlp:credential" in refused, refused
     assert "credential API_TOKEN may go only to tls.test" in refused
     assert 'add "other.test" to bottles.eg.env.API_TOKEN.hosts' in refused
-    placeholder = sh(bottle, 'printf %s "$API_TOKEN"').stdout
     upstream_saw = tls_upstream.logs().decode()
     assert "/cred-other" not in upstream_saw and placeholder not in upstream_saw
 

@@ -44,6 +44,16 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_response(status); self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
     def do_GET(self):
+        if self.path.startswith("/echo-stream"):
+            # The Authorization header back, chunked in 5-byte pieces: a value split across chunks.
+            self.send_response(200); self.send_header("Content-Type", "text/plain")
+            self.send_header("Transfer-Encoding", "chunked"); self.end_headers()
+            text = ("auth=" + self.headers.get("Authorization", "") + "\n").encode()
+            for i in range(0, len(text), 5):
+                piece = text[i:i + 5]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece)); self.wfile.flush(); time.sleep(0.005)
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if self.path.startswith("/sse"):
             events = int(self.path.split("n=", 1)[1]) if "n=" in self.path else 4
             self.send_response(200); self.send_header("Content-Type", "text/event-stream")

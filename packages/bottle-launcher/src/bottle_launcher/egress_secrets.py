@@ -24,7 +24,22 @@ AGENT_TOKEN_VAR = "CLAUDE_CODE_OAUTH_TOKEN"  # Claude Code's token, as the agent
 TOKEN_HOSTS = DEFAULT_EGRESS_ALLOWLIST
 UPSTREAM_CA_VAR = "BOTTLE_EGRESS_UPSTREAM_CA"
 MIN_CREDENTIAL = 8  # shorter values could match ordinary text, and the gate ignores them
-_KEEP_PREFIX = 16  # a format prefix such as "sk-ant-oat01-" or "ghp_" is kept, the rest is random
+# Known token formats whose prefix a client may check. A placeholder keeps one of these, longest
+# first, and nothing else of the value: everything after it is random, so a placeholder tells
+# nothing about the secret (not its words, separators or letter case).
+TOKEN_PREFIXES = tuple(
+    sorted(
+        (
+            "sk-ant-oat01-", "sk-ant-ort01-", "sk-ant-api03-", "sk-ant-admin01-", "sk-proj-", "sk-svcacct-",
+            "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "gldt-", "glrt-",
+            "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxe-", "xapp-", "npm_", "pypi-", "hf_", "AKIA", "ASIA",
+            "sk_live_", "sk_test_", "rk_live_", "rk_test_", "SG.", "dop_v1_", "glc_", "lin_api_",
+        ),
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+_RANDOM = string.ascii_letters + string.digits
 
 
 @dataclass(frozen=True)
@@ -34,27 +49,25 @@ class Sealed:
 
 
 def placeholder(value: str) -> str:
-    """A random stand-in of the same length and shape: a short format prefix is kept (clients
-    may check it), and every other letter or digit is replaced by a random one of its kind."""
-    cut = max(value.rfind("-", 0, _KEEP_PREFIX), value.rfind("_", 0, _KEEP_PREFIX)) + 1
-    if len(value) - cut < MIN_CREDENTIAL:
-        cut = 0
+    """A random stand-in of the same length (so a body's length does not change when the gate
+    swaps it): a known format prefix, then random letters and digits."""
+    prefix = next((p for p in TOKEN_PREFIXES if value.startswith(p) and len(value) - len(p) >= MIN_CREDENTIAL), "")
     while True:
-        fake = value[:cut] + "".join(_random_like(c) for c in value[cut:])
+        fake = prefix + "".join(secrets.choice(_RANDOM) for _ in value[len(prefix) :])
         if fake != value:
             return fake
 
 
-def _random_like(char: str) -> str:
-    for alphabet in (string.ascii_lowercase, string.ascii_uppercase, string.digits):
-        if char in alphabet:
-            return secrets.choice(alphabet)
-    return char
-
-
-def seal(env: Mapping[str, str], credentials: Mapping[str, Sequence[str]], *, builtin: Sequence[str] = ()) -> Sealed:
+def seal(
+    env: Mapping[str, str],
+    credentials: Mapping[str, Sequence[str]],
+    *,
+    builtin: Sequence[str] = (),
+    places: Mapping[str, Sequence[str]] | None = None,
+) -> Sealed:
     """Replace each credential in `env` by a placeholder and describe every value for the gate.
-    `builtin` names credentials the manifest did not declare (the gate gives no manifest hint)."""
+    `builtin` names credentials the manifest did not declare (the gate gives no manifest hint);
+    `places` says where in a request each is swapped in (default: headers only)."""
     agent_env = dict(env)
     entries: list[dict[str, object]] = []
     for name, value in env.items():
@@ -70,7 +83,8 @@ def seal(env: Mapping[str, str], credentials: Mapping[str, Sequence[str]], *, bu
             )
         fake = placeholder(value)
         agent_env[name] = fake
-        entry: dict[str, object] = {"value": value, "placeholder": fake, "hosts": list(hosts)}
+        swap_in = list((places or {}).get(name, ("headers",)))
+        entry: dict[str, object] = {"value": value, "placeholder": fake, "hosts": list(hosts), "swap_in": swap_in}
         if name not in builtin:
             entry["name"] = name
         entries.append(entry)

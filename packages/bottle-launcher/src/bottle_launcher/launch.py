@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import secrets
@@ -24,11 +25,12 @@ from .egress_ca import make_ca
 from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
-from .plan import LaunchOptions, Secrets, build_plan, build_runtime_plan
+from .plan import LaunchOptions, RuntimePlan, Secrets, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
 from .prune import prune_orphans
 from .runtime.docker import DockerBackend
 from .runtime.docker._backend import check_runtime, detect_runtime
+from .runtime.plugin.interface import ContainerInfo
 from .skills import skill_files, skill_roots
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
@@ -101,17 +103,20 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     egress = backend_for(plan.egress_backend)
     if egress.name == "pipelock":
         credentials = {}  # pipelock cannot swap them; the manifest refuses declared ones
-    sealed = seal(env, credentials, builtin=[AGENT_TOKEN_VAR] if token else [])
+    sealed = seal(env, credentials, builtin=[AGENT_TOKEN_VAR] if token else [], places=spec.credential_places())
     backend = DockerBackend()
     runtime = request.runtime or detect_runtime(backend.client)
     check_runtime(backend.client, runtime)
     command = agent_command(plan, request.command)
+    image = backend.image("agent", console.log)
+    engine = backend.engine_limits(runtime)
     preflight.render(
         plan,
-        image=backend.image("agent", console.log),
+        image=image,
         runtime=runtime or "runc (default)",
         command=command,
         console=console,
+        engine=engine,
     )
     if not request.yes:
         if not _tty():
@@ -133,6 +138,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         egress_network=request.egress_network,
         launcher_host=socket.gethostname(),
         launcher_pid=os.getpid(),
+        engine=engine,
     )
     runtime_plan = build_runtime_plan(plan, options, files)
     agent_secrets = Secrets(env=sealed.agent_env, files=identities)
@@ -148,7 +154,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            return backend.attach(runtime_plan, agent_secrets)
+            return backend.attach(runtime_plan, agent_secrets, _notifier(runtime_plan))
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:
@@ -161,17 +167,35 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         if not keep:
             # Ignore further signals so a second Ctrl-C cannot leave half a bottle behind.
             with _shielded():
-                _print_summary(backend, runtime_plan.bottle_id, console)
+                _print_summary(backend, runtime_plan, console)
                 backend.down(runtime_plan.bottle_id)
 
 
-def _print_summary(backend: DockerBackend, bottle_id: str, console: Console) -> None:
-    try:
-        text = summary.render(summary.blocked(backend.sidecar_log(bottle_id, "egress")))
-    except Exception:  # a summary must never stand in the way of removing the bottle
-        return
-    if text:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)  # hints stay copyable
+def _notifier(plan: RuntimePlan) -> Callable[[ContainerInfo], None]:
+    """Tell the user at once, on the terminal the session is attached to, when a gate stops or
+    the agent hits its memory limit; the session goes on (a dead gate fails closed)."""
+    memory = plan.agent.limits.memory if plan.agent.limits else None
+
+    def notify(info: ContainerInfo) -> None:
+        data = summary.notice(info, memory).encode()
+        with contextlib.suppress(OSError):
+            while data:
+                data = data[os.write(sys.stderr.fileno(), data) :]
+
+    return notify
+
+
+def _print_summary(backend: DockerBackend, plan: RuntimePlan, console: Console) -> None:
+    memory = plan.agent.limits.memory if plan.agent.limits else None
+    texts = []
+    # A summary must never stand in the way of removing the bottle: each part may fail alone.
+    with contextlib.suppress(Exception):
+        texts.append(summary.ended(backend.states(plan.bottle_id), bottle=plan.plan.bottle, memory=memory))
+    with contextlib.suppress(Exception):
+        texts.append(summary.render(summary.blocked(backend.sidecar_log(plan.bottle_id, "egress"))))
+    for text in texts:
+        if text:
+            console.print(text, markup=False, highlight=False, soft_wrap=True)  # hints stay copyable
 
 
 def _ask(console: Console, question: str) -> str:

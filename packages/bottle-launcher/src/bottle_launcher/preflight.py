@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+from bottle_manifest import format_size
 from rich.console import Console
 from rich.table import Table
 
 from .plan import Plan
 from .plan._claude import WORKDIR
+from .plan._resources import EngineLimits, bottle_limits, limits_text
 
 
-def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], console: Console) -> None:
+def render(
+    plan: Plan,
+    *,
+    image: str,
+    runtime: str,
+    command: tuple[str, ...],
+    console: Console,
+    engine: EngineLimits | None = None,
+) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column()
@@ -41,6 +51,9 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
         table.add_row("allow_cidrs", cidr)
     for host in plan.egress_passthrough:
         table.add_row("passthrough", host)
+    for host, ports in plan.egress_ports:
+        table.add_row("ports", f"{host}: {', '.join(str(p) for p in ports)}")
+    _limits(table, plan, engine or EngineLimits())
     console.print(table)
     if plan.egress_backend == "pipelock":
         console.print(
@@ -53,3 +66,18 @@ def render(plan: Plan, *, image: str, runtime: str, command: tuple[str, ...], co
             "[bold red]EGRESS REPORT MODE: nothing is blocked.[/bold red] Every request that the"
             " policy would refuse is let through and logged. Use it only to build an allowlist."
         )
+
+
+def _limits(table: Table, plan: Plan, engine: EngineLimits) -> None:
+    """What each container may use, as the engine will apply it; what it cannot limit, in yellow."""
+    limits = bottle_limits(plan, engine)
+    agent = limits.pop("agent")
+    table.add_row("limits", limits_text(agent))
+    if agent.disk is not None:
+        table.add_row("disk", f"{format_size(agent.disk)}  [dim]({engine.disk_note})[/dim]")
+    else:
+        table.add_row("disk", f"[yellow]unlimited[/yellow]: the writable layer is not capped; {engine.disk_note}")
+    unenforced = engine.unenforced()
+    if unenforced:
+        table.add_row("", f"[yellow]not enforced by this engine: {', '.join(unenforced)}[/yellow]")
+    table.add_row("gate limits", "\n".join(f"{role}: {limits_text(gate)}" for role, gate in limits.items()))

@@ -10,9 +10,10 @@ from ._defaults import DEFAULT_EGRESS_ALLOWLIST
 from ._discovery import FILENAME
 from ._errors import Issue, ManifestError, ManifestNotFoundError
 from ._loader import Manifest, Sourced, load
-from ._models import Agent, Bottle, ClaudeOptions, Credential, Egress, GitEntry, ManifestFile, SshEntry
+from ._models import Agent, Bottle, ClaudeOptions, Credential, Egress, GitEntry, ManifestFile, Resources, SshEntry
 from ._resolve import Prompt, PromptRequest, resolve_env
 from ._schema import json_schema
+from ._sizes import format_size, parse_size
 from ._spec import AgentSpec, EnvSource, env_source
 
 __version__ = "0.1.0"
@@ -35,10 +36,13 @@ __all__ = [
     "ManifestNotFoundError",
     "Prompt",
     "PromptRequest",
+    "Resources",
     "Sourced",
     "SshEntry",
     "env_source",
+    "format_size",
     "json_schema",
     "load",
+    "parse_size",
     "resolve_env",
 ]

@@ -17,6 +17,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}\Z")
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)\Z")
 _REPO_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
+# A login name as ssh_config(5) and URLs carry it: no whitespace (a newline would start a new
+# ssh_config directive), no '-' first (an option), nothing a URL or a config line gives meaning to.
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 # An alias ("sonnet", "opus[1m]") or a full model id; claude reads it from a settings file.
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/\[\]-]{0,99}\Z")
 
@@ -181,6 +184,15 @@ def check_skill(value: str) -> str:
     return value
 
 
+def check_user(value: str) -> str:
+    if not _USER.match(value):
+        raise ValueError(
+            f"{value!r} is not a user name; use letters, digits, '_', '.' and '-' (not first), at most 64 "
+            "characters, no spaces or newlines"
+        )
+    return value
+
+
 def check_model(value: str) -> str:
     if not _MODEL.match(value):
         raise ValueError(
@@ -192,6 +204,7 @@ def check_model(value: str) -> str:
 
 Name = Annotated[str, AfterValidator(check_name)]
 ModelName = Annotated[str, AfterValidator(check_model)]
+UserName = Annotated[str, AfterValidator(check_user)]
 EnvName = Annotated[str, AfterValidator(check_env_name)]
 EnvValue = Annotated[str, AfterValidator(check_env_value)]
 AllowHost = Annotated[str, AfterValidator(normalize_allow_host)]

@@ -18,12 +18,17 @@ from ._fields import (
     Name,
     RepoPath,
     SkillName,
+    UserName,
 )
+from ._sizes import Cpus, DiskSize, MemorySize, Pids, TmpSize
 
 
 class _Model(BaseModel):
     # strict: JSON `"22"` is not a port; extra=forbid: a typo is an error, not a silent no-op.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+
+
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Connection(_Model):
@@ -46,13 +51,13 @@ class _Connection(_Model):
 class SshEntry(_Connection):
     """An SSH upstream the agent may reach through the ssh gate."""
 
-    user: str | None = Field(None, alias="User", min_length=1)
+    user: UserName | None = Field(None, alias="User")
 
 
 class GitEntry(_Connection):
     """Repositories on one SSH host, mirrored through the git gate."""
 
-    user: str = Field("git", alias="User", min_length=1)
+    user: UserName = Field("git", alias="User")
     repos: list[RepoPath] = Field(alias="Repos", min_length=1, description="owner/name paths on this host.")
 
 
@@ -63,6 +68,13 @@ class Credential(_Model):
     value: EnvValue = Field(description="As a plain env value: literal, '?prompt' or '${HOST_VAR}'.")
     hosts: list[AllowHost] = Field(
         min_length=1, description="The only hosts (or '*.domain') that receive the real value."
+    )
+    swap_in: list[Literal["headers", "url", "body"]] = Field(
+        default_factory=lambda: ["headers"],
+        min_length=1,
+        description="Where in a request to those hosts the placeholder is swapped for the real value. "
+        "Only 'headers' by default: a host that echoes or stores a URL or body (a gist, an issue comment) "
+        "would hand the real value back to the agent. Add 'url' or 'body' only for hosts that never do.",
     )
 
 
@@ -95,10 +107,30 @@ class Egress(_Model):
         "enforce",
         description="'report' lets through and logs what 'enforce' would block, to build an allowlist.",
     )
+    ports: dict[AllowHost, list[Port]] = Field(
+        default_factory=dict,
+        description="Ports besides 80 and 443 that an allowlisted host (or '*.domain') may be reached on. "
+        "SSH (22) belongs to the ssh gate: a tunnel carries only TLS or HTTP, never raw TCP.",
+    )
     backend: Literal["mitmproxy", "pipelock"] = Field(
         "mitmproxy",
         description="The egress gate's engine. 'pipelock' needs its image named in BOTTLE_PIPELOCK_IMAGE; it has "
         "no credential swap, so the bottle may declare no credentials.",
+    )
+
+
+class Resources(_Model):
+    """Limits on the agent's container; a key left out keeps the launcher's default (see
+    docs/manifest.md). Hitting one harms only this bottle."""
+
+    memory: MemorySize | None = Field(
+        None, description="Memory, e.g. '4g'. No swap beyond it; /tmp's contents count against it."
+    )
+    pids: Pids | None = Field(None, description="Processes and threads, e.g. 512.")
+    cpus: Cpus | None = Field(None, description="CPU time, in cores, e.g. 2.0; capped at what the engine has.")
+    tmp: TmpSize | None = Field(None, description="Size of /tmp, a tmpfs held in memory, e.g. '1g'.")
+    disk: DiskSize | None = Field(
+        None, description="The writable layer (everything outside /tmp), e.g. '10g', where the engine can limit it."
     )
 
 
@@ -113,6 +145,7 @@ class Bottle(_Model):
     ssh: list[SshEntry] = Field(default_factory=list)
     git: list[GitEntry] = Field(default_factory=list)
     egress: Egress = Field(default_factory=Egress)
+    resources: Resources = Field(default_factory=Resources)
 
 
 # The pinned Claude Code's permission modes, as its `claude --help` lists them (a test compares).

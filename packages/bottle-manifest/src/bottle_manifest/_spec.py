@@ -49,3 +49,7 @@ class AgentSpec:
     def credential_hosts(self) -> dict[str, list[str]]:
         """Env names declared as credentials, each with the only hosts that may receive it."""
         return {name: list(e.hosts) for name, e in self.bottle.env.items() if isinstance(e, Credential)}
+
+    def credential_places(self) -> dict[str, list[str]]:
+        """Env names declared as credentials, each with where in a request it is swapped in."""
+        return {name: list(e.swap_in) for name, e in self.bottle.env.items() if isinstance(e, Credential)}

@@ -12,9 +12,11 @@ from pydantic_core import ErrorDetails
 
 from ._errors import Issue, json_path
 from ._models import Credential, ManifestFile
+from ._sizes import format_size
 
 _TYPE_WORDS = {
     "int_type": "a whole number",
+    "float_type": "a number",
     "string_type": "a string",
     "dict_type": "an object",
     "list_type": "a list",
@@ -164,6 +166,16 @@ def _cross_checks(manifest: ManifestFile, file: str) -> list[Issue]:
                     )
                 else:
                     seen[entry.host] = where
+        limits = bottle.resources
+        if limits.tmp is not None and limits.memory is not None and limits.tmp >= limits.memory:
+            issues.append(
+                Issue(
+                    file,
+                    json_path(("bottles", name, "resources", "tmp")),
+                    f"/tmp is held in memory, so {format_size(limits.tmp)} does not fit in resources.memory "
+                    f"({format_size(limits.memory)}); write a smaller tmp or a larger memory",
+                )
+            )
         if bottle.egress.backend == "pipelock":
             for key, entry in bottle.env.items():
                 if isinstance(entry, Credential):

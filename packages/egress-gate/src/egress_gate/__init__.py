@@ -4,14 +4,16 @@ pure and importable without mitmproxy; the addon itself runs in mitmproxy (`pyth
 egress_gate`)."""
 
 from ._dlp import Finding, scan_known, scan_patterns, scan_url_entropy
-from ._policy import Decision, check_destination, decide, ip_literal, match, normalize
+from ._policy import DEFAULT_PORTS, Decision, check_destination, check_port, decide, ip_literal, match, normalize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_PORTS",
     "Decision",
     "Finding",
     "check_destination",
+    "check_port",
     "decide",
     "ip_literal",
     "match",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_PATH = "/etc/egress-gate/config.json"
@@ -21,6 +21,7 @@ class GateConfig:
     passthrough: tuple[str, ...] = ()
     upstream_ca: str | None = None  # extra PEM CAs the gate trusts for upstreams (a private CA)
     mode: str = "enforce"  # "report": let through and log what enforce would block
+    ports: dict[str, tuple[int, ...]] = field(default_factory=dict)  # host (or *.domain) -> ports beyond 80, 443
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None) -> GateConfig:
@@ -34,6 +35,7 @@ class GateConfig:
             passthrough=tuple(data.get("passthrough", ())),
             upstream_ca=data.get("upstream_ca"),
             mode=str(data.get("mode", "enforce")),
+            ports={str(host): tuple(int(p) for p in ports) for host, ports in (data.get("ports") or {}).items()},
         )
 
     @property

@@ -83,3 +83,52 @@ def check_destination(host: str, addresses: list[str], allow_cidrs: tuple[str, .
             hint = f"add a range covering {address} to bottles.{bottle}.egress.allow_cidrs if {host} is internal"
             return Decision(False, "internal-address", hint)
     return Decision(True, "public-address")
+
+
+# Ports a tunnel or plain-HTTP request may name unless the bottle declares more for a host:
+# anything else (22 above all) would carry a protocol the gate cannot inspect.
+DEFAULT_PORTS = (80, 443)
+
+
+def check_port(host: str, port: int, ports: dict[str, tuple[int, ...]], bottle: str) -> Decision:
+    allowed = set(DEFAULT_PORTS)
+    for entry, extra in ports.items():
+        if match(host, (entry,)) is not None:
+            allowed.update(extra)
+    if port in allowed:
+        return Decision(True, f"port:{port}")
+    name = normalize(host)
+    return Decision(False, "port", f'add {port} to bottles.{bottle}.egress.ports["{name}"]')
+
+
+def split_authority(authority: str) -> tuple[str, int | None]:
+    """`host`, `host:port`, `[v6]:port`, with any `userinfo@` dropped: (normalized host, port)."""
+    rest = authority.rsplit("@", 1)[-1]
+    if rest.startswith("["):
+        host, _, tail = rest[1:].partition("]")
+        port = tail[1:] if tail.startswith(":") else ""
+    elif rest.count(":") == 1:
+        host, port = rest.split(":")
+    else:
+        host, port = rest, ""
+    if not port:
+        return normalize(host), None
+    return normalize(host), (int(port) if port.isdigit() else -1)  # -1: malformed, matches no port
+
+
+def target_disagreement(
+    host: str, port: int, *, sni: str | None, authority: str, host_header: str | None
+) -> Decision | None:
+    """Every name a request gives for where it goes must be the one it was admitted for (the
+    CONNECT host inside a tunnel, the URL's host in plain HTTP): the TLS SNI, an absolute-form
+    request target's authority and the Host header. A shared front end routes by any of them,
+    so a disagreement would carry a credential to a host the bottle was never granted."""
+    if sni and normalize(sni) != host:
+        return Decision(False, "sni-mismatch")
+    for rule, named in (("authority-mismatch", authority), ("host-mismatch", host_header or "")):
+        if not named:
+            continue
+        named_host, named_port = split_authority(named)
+        if named_host != host or (named_port is not None and named_port != port):
+            return Decision(False, rule)
+    return None

@@ -2,15 +2,37 @@
 
 A plain env value may go to any allowlisted host (`*`). A credential is a value the agent never
 held: the agent has a same-length placeholder, and only requests to the credential's hosts get
-the real value swapped in. Both forms of a credential are recognised anywhere else and refused."""
+the real value swapped in: by default only in request headers (swapping in a URL or a body is a
+credential's explicit choice, `swap_in`), so a service that echoes or stores what it receives
+cannot hand the real value back. Responses from a credential's hosts carry the placeholder where
+the real value was. Both forms of a credential, and their usual encodings, are recognised
+anywhere else and refused."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 from egress_gate._policy import match
+
+SWAP_PLACES = ("headers", "url", "body")
+MIN_FORM = 8  # shorter forms could match ordinary text
+
+
+def encoded_forms(value: str) -> tuple[str, ...]:
+    """`value` as an agent might smuggle it: verbatim, reversed, hex, URL-encoded, and base64 or
+    base64url at each of the three byte alignments it can have inside a longer encoded text (only
+    the characters that depend on the value alone, so it is found wherever it sits)."""
+    raw = value.encode()
+    forms = {value, value[::-1], raw.hex(), raw.hex().upper(), quote(value, safe=""), quote_plus(value)}
+    for shift in range(3):
+        start, end = -(-4 * shift // 3), 4 * (shift + len(raw)) // 3
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            forms.add(encode(b"\0" * shift + raw).decode()[start:end])
+    return tuple(sorted(form for form in forms if len(form) >= MIN_FORM))
 
 
 @dataclass(frozen=True)
@@ -19,13 +41,16 @@ class KnownSecret:
     hosts: tuple[str, ...]
     name: str = ""  # the env name, for a credential's 403 hint
     placeholder: str | None = None  # set for a credential: what the agent holds instead
+    swap_in: tuple[str, ...] = ("headers",)  # where in a request the placeholder is swapped
 
     def may_go_to(self, host: str) -> bool:
         return "*" in self.hosts or match(host, self.hosts) is not None
 
     @property
     def forms(self) -> tuple[str, ...]:
-        return (self.value, self.placeholder) if self.placeholder else (self.value,)
+        """Every form the scan looks for: each value and its encodings."""
+        values = (self.value, self.placeholder) if self.placeholder else (self.value,)
+        return tuple(form for value in values for form in encoded_forms(value))
 
 
 def load_known(path: Path) -> tuple[KnownSecret, ...]:
@@ -33,14 +58,33 @@ def load_known(path: Path) -> tuple[KnownSecret, ...]:
         return ()
     data = json.loads(path.read_text() or "[]")
     return tuple(
-        KnownSecret(str(item["value"]), tuple(item["hosts"]), str(item.get("name", "")), item.get("placeholder"))
+        KnownSecret(
+            str(item["value"]),
+            tuple(item["hosts"]),
+            str(item.get("name", "")),
+            item.get("placeholder"),
+            tuple(item.get("swap_in", ("headers",))),
+        )
         for item in data
     )
 
 
-def swaps_for(known: tuple[KnownSecret, ...], host: str) -> tuple[tuple[bytes, bytes], ...]:
-    """(placeholder, real value) for each credential that `host` may receive."""
-    return tuple((k.placeholder.encode(), k.value.encode()) for k in known if k.placeholder and k.may_go_to(host))
+Swaps = tuple[tuple[bytes, bytes], ...]
+
+
+def swaps_for(known: tuple[KnownSecret, ...], host: str, place: str = "headers") -> Swaps:
+    """(placeholder, real value) for each credential that `host` may receive in `place`."""
+    return tuple(
+        (k.placeholder.encode(), k.value.encode())
+        for k in known
+        if k.placeholder and place in k.swap_in and k.may_go_to(host)
+    )
+
+
+def masks_for(known: tuple[KnownSecret, ...], host: str) -> Swaps:
+    """(real value, placeholder) for each credential `host` may receive: what its responses
+    carry instead of the real value, wherever the request had it."""
+    return tuple((k.value.encode(), k.placeholder.encode()) for k in known if k.placeholder and k.may_go_to(host))
 
 
 def swap(data: bytes, swaps: tuple[tuple[bytes, bytes], ...]) -> bytes:

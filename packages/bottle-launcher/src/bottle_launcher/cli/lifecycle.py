@@ -17,15 +17,28 @@ from ..runtime.plugin.interface import BottleInfo
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 def ps(as_json: bool) -> None:
-    """List bottles."""
+    """List bottles. STATE is `running` only when every container runs; `degraded` when the agent
+    runs but a gate does not (the list after it says which, and why)."""
     infos = DockerBackend().list()
     rows = [
         {
             "id": info.bottle_id,
             "agent": info.agent,
             "bottle": info.bottle,
-            "state": info.agent_state,
-            "containers": [{"name": n, "role": r, "state": s} for n, r, s in info.containers],
+            "state": info.state,
+            "agent_state": info.agent_state,
+            "gates_down": list(info.gates_down),
+            "containers": [
+                {
+                    "name": c.name,
+                    "role": c.role,
+                    "state": c.state,
+                    "exit_code": c.exit_code,
+                    "oom_killed": c.oom_killed,
+                    "health": c.health,
+                }
+                for c in info.containers
+            ],
             "networks": list(info.networks),
             "launcher": {"host": info.launcher_host, "pid": info.launcher_pid},
             "detached": info.detached,
@@ -36,8 +49,9 @@ def ps(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
         return
     click.echo(f"{'ID':<10}{'AGENT':<20}{'BOTTLE':<20}{'STATE':<10}CONTAINERS")
-    for row in rows:
-        click.echo(f"{row['id']:<10}{row['agent']:<20}{row['bottle']:<20}{row['state']:<10}{len(row['containers'])}")
+    for info in infos:
+        roles = " ".join(f"{c.role}:{c.status}" for c in info.containers)
+        click.echo(f"{info.bottle_id:<10}{info.agent:<20}{info.bottle:<20}{info.state:<10}{roles}")
 
 
 def find_bottles(backend: DockerBackend, target: str) -> list[BottleInfo]:

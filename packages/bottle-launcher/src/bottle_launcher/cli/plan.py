@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import click
+from bottle_manifest import format_size
 
 from ..plan import build_plan, describe
+from ..plan._resources import limits_text
 from ._options import load_manifest, manifest_option
 
 
@@ -16,7 +18,8 @@ from ._options import load_manifest, manifest_option
 def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
     """Show what launching AGENT would do, without prompting or starting anything."""
     spec = load_manifest(manifest_path).agent(agent)
-    data = describe(build_plan(spec))
+    built = build_plan(spec)
+    data = describe(built)
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
@@ -36,3 +39,6 @@ def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
     click.echo(f"egress   {', '.join(data['egress']['allowlist'])}")
     if data["egress"]["backend"] != "mitmproxy" or data["egress"]["mode"] != "enforce":
         click.echo(f"         backend {data['egress']['backend']}, mode {data['egress']['mode']}")
+    agent = built.resources
+    disk = f", disk {format_size(agent.disk)} where the engine can cap it" if agent.disk else ""
+    click.echo(f"limits   {limits_text(agent)}{disk}")

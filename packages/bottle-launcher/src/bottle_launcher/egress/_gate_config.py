@@ -22,6 +22,7 @@ def gate_config(plan: Plan, upstream_ca: bool = False) -> bytes:
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
             "mode": plan.egress_mode,
+            "ports": {host: list(ports) for host, ports in plan.egress_ports},
             "port": EGRESS_PORT,
             **({"upstream_ca": UPSTREAM_CA_PATH} if upstream_ca else {}),
         },

@@ -3,6 +3,7 @@ from __future__ import annotations
 from bottle_manifest import AgentSpec
 
 from ._model import EnvVar, GitRemote, Plan, SshRemote
+from ._resources import RESOURCE_KEYS, agent_limits
 
 
 def build_plan(spec: AgentSpec) -> Plan:
@@ -47,6 +48,9 @@ def build_plan(spec: AgentSpec) -> Plan:
         egress_passthrough=tuple(bottle.egress.passthrough),
         egress_mode=bottle.egress.mode,
         egress_backend=bottle.egress.backend,
+        egress_ports=tuple((host, tuple(ports)) for host, ports in sorted(bottle.egress.ports.items())),
         claude_permission_mode=spec.agent.claude.permission_mode,
         claude_model=spec.agent.claude.model,
+        resources=agent_limits(bottle.resources),
+        resources_set=tuple(key for key in RESOURCE_KEYS if getattr(bottle.resources, key) is not None),
     )

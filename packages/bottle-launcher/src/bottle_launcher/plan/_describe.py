@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._model import Plan
+from ._resources import bottle_limits, describe_limits
 
 
 def describe(plan: Plan) -> dict[str, Any]:
@@ -29,7 +30,14 @@ def describe(plan: Plan) -> dict[str, Any]:
             "allowlist": list(plan.egress_allowlist),
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
+            "ports": {host: list(ports) for host, ports in plan.egress_ports},
             "mode": plan.egress_mode,
             "backend": plan.egress_backend,
+        },
+        # As the plan asks; the launcher caps CPUs at what the engine has and drops the disk limit
+        # where the engine cannot apply it (the preflight shows what applies).
+        "resources": {
+            "set": list(plan.resources_set),
+            **{role: describe_limits(limits) for role, limits in bottle_limits(plan).items()},
         },
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ._resources import AGENT, Limits
+
 
 @dataclass(frozen=True)
 class EnvVar:
@@ -50,5 +52,8 @@ class Plan:
     egress_passthrough: tuple[str, ...] = ()
     egress_mode: str = "enforce"  # or "report": log what would be blocked, block nothing
     egress_backend: str = "mitmproxy"  # or "pipelock", with a user-supplied image
+    egress_ports: tuple[tuple[str, tuple[int, ...]], ...] = ()  # host -> ports beyond 80 and 443
     claude_permission_mode: str | None = None  # claude's own settings for this agent
     claude_model: str | None = None
+    resources: Limits = AGENT  # the agent's limits: the manifest's `resources` over the defaults
+    resources_set: tuple[str, ...] = ()  # the keys the manifest's `resources` set

@@ -19,6 +19,7 @@ from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
 from ._claude import AGENT_HOME, WORKDIR, claude_files
 from ._model import Plan
+from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
 
 LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
@@ -63,6 +64,7 @@ class ContainerSpec:
     extra_hosts: dict[str, str] = field(default_factory=dict)
     handover: str | None = None  # the tmpfs directory Secrets are written into
     working_dir: str | None = None
+    limits: Limits | None = None  # memory, pids, CPU, disk (plan/_resources.py); None: the engine's own
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class LaunchOptions:
     bottle_id: str = field(default_factory=lambda: secrets.token_hex(4))
     egress_ca_cert: bytes = b""  # the bottle's CA certificate (public); its key is a Secret
     egress_upstream_ca: bytes = b""  # extra CAs the gate trusts for upstreams (a private CA)
+    engine: EngineLimits = field(default_factory=EngineLimits)  # what the engine can limit
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         sidecars.append(_git_gate(stem, networks, plan, options))
         gitconfig = FileSpec(AGENT_HOME, ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
         agent_files = (*agent_files, gitconfig)
+    limits = bottle_limits(plan, options.engine)["agent"]
     agent = ContainerSpec(
         name=f"{stem}-agent",
         role="agent",
@@ -173,12 +177,13 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         labels=_labels(bid, plan, options, "agent"),
         networks=(internal.name,),
         environment=proxy_environment("egress-gate"),
-        tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m")},
+        tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m"), **({"/tmp": tmp_mount(limits.tmp)} if limits.tmp else {})},
         files=agent_files,
         user=str(AGENT_UID),
         tty=not options.detach,
         handover=HANDOVER_DIR,
         working_dir=WORKDIR,
+        limits=limits,
     )
     return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
 
@@ -215,6 +220,7 @@ def _sidecar(
         labels=_labels(options.bottle_id, plan, options, role),
         networks=networks,
         ready_event="ready",
+        limits=fit(GATES.get(role, GATE), options.engine),
         **spec,
     )
 

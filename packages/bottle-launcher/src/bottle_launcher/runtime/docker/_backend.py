@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import docker
@@ -19,12 +20,14 @@ import requests.exceptions
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, fence_script
+from ...plan._resources import AGENT, EngineLimits, Limits
 from ...plan._runtime import AGENT_UID
-from ..plugin.interface import BottleInfo
+from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
 from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
+from ._watch import GateWatch, container_info, log_tail
 
 READY_TIMEOUT = 30.0
 FENCE_TIMEOUT = 30.0
@@ -55,6 +58,43 @@ def check_runtime(client: docker.DockerClient, runtime: str | None) -> None:
     registered = sorted((client.info().get("Runtimes") or {}).keys())
     if runtime is not None and runtime not in registered:
         raise LaunchError(f"runtime {runtime!r} is not registered with the engine; registered: {', '.join(registered)}")
+
+
+def limit_options(limits: Limits | None) -> dict[str, Any]:
+    """create_host_config arguments for `limits`. Swap equals memory: none beyond it."""
+    if limits is None:
+        return {}
+    options: dict[str, Any] = {"mem_limit": limits.memory, "memswap_limit": limits.memory, "pids_limit": limits.pids}
+    if limits.cpus > 0:
+        options["nano_cpus"] = round(limits.cpus * 1_000_000_000)
+    if limits.cpu_shares is not None:
+        options["cpu_shares"] = limits.cpu_shares
+    if limits.disk is not None:
+        options["storage_opt"] = {"size": str(limits.disk)}
+    return options
+
+
+def gvisor_overlay_note(info: Mapping[str, Any], runtime: str | None) -> str:
+    """Where gVisor puts the root filesystem's writes, from its runtimeArgs (--overlay2)."""
+    config = (info.get("Runtimes") or {}).get(runtime or "") or {}
+    if not (runtime == "runsc" or str(config.get("path", "")).endswith("runsc")):
+        return ""
+    args = [str(arg) for arg in config.get("runtimeArgs") or []]
+    overlay = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--overlay2=")), "root:self")
+    medium = overlay.split(":", 1)[1] if ":" in overlay else ""
+    if overlay == "none" or not medium:
+        return f"under gVisor (--overlay2={overlay}) the root filesystem writes through to the writable layer"
+    if medium == "memory":
+        return (
+            f"under gVisor (--overlay2={overlay}) the root filesystem's writes are held in memory: the memory "
+            "limit caps them"
+        )
+    if medium == "self":
+        return (
+            f"under gVisor (--overlay2={overlay}, runsc's default) the root filesystem's writes go to a file "
+            "gVisor keeps in the container's writable layer, so they count as that layer's"
+        )
+    return f"under gVisor (--overlay2={overlay}) the root filesystem's writes go to a file in {medium}"
 
 
 class DockerBackend:
@@ -150,6 +190,7 @@ class DockerBackend:
             runtime=plan.options.runtime,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
+            **limit_options(spec.limits),
         )
         networking = self.api.create_networking_config({spec.networks[0]: self.api.create_endpoint_config()})
         container_id: str = self.api.create_container(
@@ -278,12 +319,62 @@ class DockerBackend:
             handover = self._handover(plan.agent.name, plan.agent)
         handover.send(secrets.files, encode_env(secrets.env))
 
-    def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
-        attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))
+    def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
+        watch = GateWatch(self.api, plan.bottle_id, notify) if notify else contextlib.nullcontext()
+        with watch:
+            attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))
         try:
             return int(self.api.wait(plan.agent.name, timeout=10).get("StatusCode", 1))
         except (docker.errors.APIError, requests.exceptions.RequestException):
             return 1
+
+    def engine_limits(self, runtime: str | None) -> EngineLimits:
+        """What this engine can limit (plan/_resources.py), from `docker info`; whether it can cap
+        a writable layer is asked of the engine itself."""
+        info = self.client.info()
+        disk, note = self._disk_quota(info)
+        overlay = gvisor_overlay_note(info, runtime)
+        return EngineLimits(
+            cpus=int(info.get("NCPU") or 0),
+            memory=info.get("MemoryLimit") is not False,
+            swap=info.get("SwapLimit") is not False,
+            pids=info.get("PidsLimit") is not False,
+            cpu=info.get("CpuCfsQuota") is not False,
+            disk=disk,
+            disk_note=f"{note}; {overlay}" if overlay else note,
+        )
+
+    def _disk_quota(self, info: Mapping[str, Any]) -> tuple[bool, str]:
+        # Only overlay2 over xfs mounted with pquota takes storage_opt's size for a writable layer
+        # alone. `docker info` shows the driver and its filesystem but not the mount option, so a
+        # container is created (never started) with a size and removed: the engine's answer.
+        driver = str(info.get("Driver") or "an unknown driver")
+        status = {str(pair[0]): str(pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2}
+        backing = status.get("Backing Filesystem", "")
+        where = f"{driver} over {backing}" if backing else driver
+        if driver != "overlay2" or backing != "xfs":
+            return False, f"the engine keeps containers on {where}; only overlay2 over xfs with pquota can cap them"
+        try:
+            probe = self.api.create_container(
+                self.image("agent"),
+                command=["true"],
+                labels={f"{LABEL}.probe": "storage-opt"},
+                host_config=self.api.create_host_config(storage_opt={"size": str(AGENT.disk)}),
+            )["Id"]
+        except docker.errors.APIError as exc:
+            return False, f"the engine keeps containers on {where} without pquota ({exc.explanation or exc})"
+        with contextlib.suppress(docker.errors.APIError):
+            self.api.remove_container(probe, force=True)
+        return True, f"the engine keeps containers on {where} with pquota"
+
+    def states(self, bottle_id: str) -> list[ContainerInfo]:
+        infos = []
+        for container in self._containers(bottle_id):
+            info = container_info(container.attrs)
+            if info.role != "agent" and not info.up:
+                info = replace(info, log_tail=log_tail(self.api, container.id))
+            infos.append(info)
+        return infos
 
     def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
         """A container's log lines, by role, or none if it is gone."""
@@ -326,7 +417,7 @@ class DockerBackend:
         for container in self._containers():
             labels = container.labels
             entry = grouped.setdefault(labels[f"{LABEL}.id"], {"labels": labels, "containers": [], "networks": []})
-            entry["containers"].append((container.name, labels.get(f"{LABEL}.role", ""), container.status))
+            entry["containers"].append(container_info(container.attrs))
         for network in self._networks():
             labels = network.attrs.get("Labels") or {}
             entry = grouped.setdefault(labels[f"{LABEL}.id"], {"labels": labels, "containers": [], "networks": []})
@@ -340,7 +431,7 @@ class DockerBackend:
                     bottle_id=bottle_id,
                     agent=labels.get(f"{LABEL}.agent", ""),
                     bottle=labels.get(f"{LABEL}.bottle", ""),
-                    containers=tuple(sorted(entry["containers"])),
+                    containers=tuple(sorted(entry["containers"], key=lambda c: c.name)),
                     networks=tuple(sorted(entry["networks"])),
                     launcher_host=labels.get(f"{LABEL}.launcher-host", ""),
                     launcher_pid=int(pid) if pid.isdigit() else 0,
@@ -376,11 +467,17 @@ class DockerBackend:
 
 
 def _each(remove: Callable[[Any], None], items: list[Any]) -> None:
-    """Remove each of `items` at once; one that is already gone is fine."""
+    """Remove each of `items` at once; one that is already gone, or that another launcher is
+    removing right now (a prune racing a stop: 409 "removal ... already in progress"), is fine."""
 
     def quietly(item: Any) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             remove(item)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409 or "already in progress" not in str(exc.explanation or exc):
+                raise
 
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
         list(pool.map(quietly, items))

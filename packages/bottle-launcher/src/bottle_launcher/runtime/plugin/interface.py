@@ -2,11 +2,59 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from ...plan import RuntimePlan, Secrets
+from ...plan._resources import EngineLimits
+
+# Containers a bottle has only for a moment while it starts; they say nothing of its health.
+HELPER_ROLES = frozenset({"fence"})
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    """One container of a bottle, as the engine last reported it."""
+
+    name: str
+    role: str  # "agent", or a gate: "egress", "ssh", "git"
+    state: str  # the engine's: created, running, paused, restarting, exited, dead, removing
+    exit_code: int | None = None  # once it has exited
+    oom_killed: bool = False  # the kernel killed it for its memory limit
+    health: str | None = None  # healthy, unhealthy or starting, where it has a health check
+    log_tail: tuple[str, ...] = ()  # its last log lines, where they were asked for
+
+    @property
+    def up(self) -> bool:
+        return self.state == "running" and self.health != "unhealthy"
+
+    @property
+    def status(self) -> str:
+        """As `ps` shows it: running, exited(137), exited(137,oom), running(unhealthy)."""
+        notes = [str(self.exit_code)] if self.state in ("exited", "dead") and self.exit_code is not None else []
+        notes += ["oom"] if self.oom_killed else []
+        notes += [self.health] if self.health and self.health != "healthy" else []
+        return f"{self.state}({','.join(notes)})" if notes else self.state
+
+
+def bottle_state(containers: Iterable[ContainerInfo]) -> tuple[str, tuple[str, ...]]:
+    """The bottle's state from all of its containers, and the gates that are not up:
+    `running` only when every container runs; `degraded` when the agent runs but a gate does not
+    (its network, ssh or git is gone: fail closed, but the user must hear of it); `exited` when
+    the agent has stopped; `starting` before it runs; `missing` when it is gone."""
+    containers = [c for c in containers if c.role not in HELPER_ROLES]
+    agent = next((c for c in containers if c.role == "agent"), None)
+    down = tuple(sorted(c.role for c in containers if c.role != "agent" and not c.up))
+    if agent is None:
+        return "missing", down
+    if agent.state == "created":
+        return "starting", down
+    if agent.state in ("paused", "restarting"):
+        return agent.state, down
+    if agent.state != "running":
+        return "exited", down
+    return ("degraded" if down else "running"), down
 
 
 @dataclass(frozen=True)
@@ -14,7 +62,7 @@ class BottleInfo:
     bottle_id: str
     agent: str
     bottle: str
-    containers: tuple[tuple[str, str, str], ...]  # (name, role, state)
+    containers: tuple[ContainerInfo, ...]
     networks: tuple[str, ...]
     launcher_host: str
     launcher_pid: int
@@ -22,7 +70,16 @@ class BottleInfo:
 
     @property
     def agent_state(self) -> str:
-        return next((state for _, role, state in self.containers if role == "agent"), "missing")
+        return next((c.state for c in self.containers if c.role == "agent"), "missing")
+
+    @property
+    def state(self) -> str:
+        """running, degraded (a gate is down), exited, starting, missing: see bottle_state."""
+        return bottle_state(self.containers)[0]
+
+    @property
+    def gates_down(self) -> tuple[str, ...]:
+        return bottle_state(self.containers)[1]
 
 
 class RuntimeBackend(Protocol):
@@ -38,9 +95,17 @@ class RuntimeBackend(Protocol):
     def hand_over(self, plan: RuntimePlan, secrets: Secrets) -> None:
         """Give the agent its secrets through its tmpfs; this also lets its command start."""
 
-    def attach(self, plan: RuntimePlan, secrets: Secrets) -> int:
+    def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
         """Connect the user's terminal to the agent, then hand over `secrets` (which lets its
-        command start, so no output is missed); return its exit code once it exits."""
+        command start, so no output is missed); return its exit code once it exits. Meanwhile
+        `notify` hears at once of a gate that stops (or turns unhealthy), and of the agent hitting
+        its memory limit."""
+
+    def states(self, bottle_id: str) -> list[ContainerInfo]:
+        """Every container of the bottle as it is now, stopped gates with their last log lines."""
+
+    def engine_limits(self, runtime: str | None) -> EngineLimits:
+        """What the engine can limit: its CPUs, its cgroup controllers, a writable layer's size."""
 
     def down(self, bottle_id: str) -> None:
         """Remove every container and network of the bottle; safe to call twice."""
