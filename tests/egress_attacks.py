@@ -6,11 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import time
 import uuid
 
 import docker
 from conftest import bottle_launch
+from tls_upstream import wait_listening
 
 # CONNECT (or not), optionally TLS with a chosen SNI, then raw bytes; prints one JSON line:
 # {"connect": <status or null>, "data": <what came back, latin-1>, "closed": <peer closed>}.
@@ -113,11 +113,7 @@ def start_raw_server(client: docker.DockerClient, image: str, network: str, alia
     net.disconnect(container)
     net.connect(container, aliases=aliases)
     container.start()
-    deadline = time.monotonic() + 30
-    while b"listening" not in container.logs():
-        assert time.monotonic() < deadline, container.logs().decode(errors="replace")
-        time.sleep(0.05)
-    return container
+    return wait_listening(container)
 
 
 def received(container) -> list[tuple[int, bytes]]:

@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -141,7 +140,6 @@ class Attack:
         return "\n".join(self.lines)
 
 
-@dataclass
 def agent_container(client, bottle_id: str):
     return client.containers.get(f"bottle-tester-{bottle_id}-agent")
 

@@ -173,7 +173,12 @@ def start_https_server(
     net.disconnect(container)
     net.connect(container, aliases=list(aliases))
     container.start()
-    deadline = time.monotonic() + 30
+    return wait_listening(container)
+
+
+def wait_listening(container, timeout: float = 30):
+    """`container`, once it has printed "listening" (a test server is up)."""
+    deadline = time.monotonic() + timeout
     while b"listening" not in container.logs():
         assert time.monotonic() < deadline, container.logs().decode(errors="replace")
         time.sleep(0.05)

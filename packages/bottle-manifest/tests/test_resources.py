@@ -7,17 +7,10 @@ import bottle_manifest as bm
 import pytest
 from bottle_manifest._sizes import MIN_CPUS, MIN_DISK, MIN_MEMORY, MIN_PIDS, MIN_TMP
 from conftest import manifest
+from test_validation import issues_of
 
 GiB = 1 << 30
 MiB = 1 << 20
-
-
-def issues_of(write, home, data) -> list[tuple[str, str]]:
-    path = write(data)
-    with pytest.raises(bm.ManifestError) as info:
-        bm.load(path, home=home)
-    assert all(issue.file == str(path) for issue in info.value.issues)
-    return [(issue.path, issue.message) for issue in info.value.issues]
 
 
 def resources_of(write, home, resources) -> bm.Resources:

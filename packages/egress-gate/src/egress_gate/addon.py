@@ -198,7 +198,7 @@ class EgressGate:
             return
         flow.metadata[_HOST] = host
         request = flow.request
-        flow.metadata[_SWAPS] = swaps_for(self.known, host, "body")
+        swaps = flow.metadata[_SWAPS] = swaps_for(self.known, host, "body")
         request.path = swap_text(request.path, swaps_for(self.known, host, "url"))
         headers = swaps_for(self.known, host, "headers")
         if headers:
@@ -207,7 +207,6 @@ class EgressGate:
         if masks_for(self.known, host):
             # Its response is masked as it streams, which a compressed body would defeat.
             request.headers["accept-encoding"] = "identity"
-        swaps = flow.metadata[_SWAPS]
         if _streamed(request):
             encoding = request.headers.get("content-encoding", "").strip().lower()
             request.stream = UploadScanner(
