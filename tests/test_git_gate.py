@@ -5,79 +5,15 @@ failure closes."""
 from __future__ import annotations
 
 import json
-import secrets
-import string
 import subprocess
-from collections.abc import Iterator
 
+import git_fixtures
 import pytest
-from conftest import bottle_launch, launch_detached, launch_yes, search_everywhere
-from upstreams import KeyPair, Sshd, start_sshd
+from conftest import launch_yes, search_everywhere
+from git_fixtures import COMMIT, REPO, github_token, sh, upstream_ref, upstream_refs
 
-REPO = "demo/app"
-COMMIT = "git -c user.name=agent -c user.email=agent@test commit -q"
-
-
-def github_token() -> str:
-    """A token in GitHub's format (gitleaks rule github-pat); random, so never a real one."""
-    return "ghp_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
-
-
-@pytest.fixture(scope="module")
-def key() -> KeyPair:
-    return KeyPair.generate()
-
-
-@pytest.fixture(scope="module")
-def forge(client, images, sshd_image, upstream_network, key) -> Iterator[Sshd]:
-    # The forced command lets a test make upstream move just before a push arrives.
-    authorized = [f'command="/usr/local/bin/git-wrap" {key.public}']
-    sshd = start_sshd(client, sshd_image, upstream_network, "forge.test", authorized, repos=(REPO,))
-    yield sshd
-    sshd.container.remove(force=True)
-
-
-@pytest.fixture(scope="module")
-def bottle(tmp_path_factory, key, forge, upstream_network) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("git")
-    identity = folder / "id_forge"
-    identity.write_bytes(key.private)
-    entry = {
-        "Host": "forge",
-        "Hostname": "forge.test",
-        "User": "git",
-        "IdentityFile": str(identity),
-        "KnownHostKey": f"forge.test {forge.host_key}",
-        "Repos": [REPO],
-    }
-    manifest = folder / "claude-bottle.json"
-    manifest.write_text(json.dumps({"bottles": {"git": {"git": [entry]}}, "agents": {"tester": {"bottle": "git"}}}))
-    result = launch_detached(manifest, upstream_network)
-    assert f"{REPO} -> forge.test:22" in result.stderr  # the preflight names repo and host
-    bottle_id = result.stdout.strip()
-    yield bottle_id
-    bottle_launch("stop", bottle_id)
-
-
-def sh(bottle_id: str, script: str) -> subprocess.CompletedProcess[str]:
-    return bottle_launch("exec", bottle_id, "--", "bash", "-c", script, timeout=300)
-
-
-def upstream_ref(forge: Sshd, ref: str = "refs/heads/main") -> str:
-    return forge.sh(f"git -C /srv/git/{REPO}.git rev-parse -q --verify {ref} || echo none").strip()
-
-
-def upstream_refs(forge: Sshd) -> str:
-    return forge.sh(f"git -C /srv/git/{REPO}.git for-each-ref --format='%(objectname) %(refname)'")
-
-
-@pytest.fixture
-def work(bottle) -> str:
-    """A fresh clone in the bottle, through the usual scp-like URL."""
-    name = "w" + secrets.token_hex(4)
-    result = sh(bottle, f"cd /tmp && git clone -q git@forge.test:{REPO}.git {name}")
-    assert result.returncode == 0, result.stderr
-    return f"/tmp/{name}"
+# The shared fixtures, bound here so that pytest finds them for this module.
+key, forge, bottle, work = git_fixtures.key, git_fixtures.forge, git_fixtures.bottle, git_fixtures.work
 
 
 def test_clone_shows_a_commit_made_upstream_a_moment_ago(bottle, forge):

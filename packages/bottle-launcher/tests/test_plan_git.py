@@ -41,6 +41,7 @@ def test_the_gate_gets_the_upstream_and_the_agent_only_the_rewrite():
     assert gate.handover == "/run/git-gate"
     config = json.loads(gate_config(runtime.plan))
     assert config["remotes"][0]["key_alias"] == "git.example.com"
+    assert config["push_refs"] == ["refs/heads/*", "refs/tags/*"]
     assert [f.path for f in runtime.agent.files] == [
         ".bottle/ca.pem",
         ".claude.json",

@@ -4,10 +4,8 @@ sshd in the end-to-end tests (tests/test_git_gate.py); gitleaks is not installed
 from __future__ import annotations
 
 import json
-import subprocess
 
-import pytest
-from git_gate import GateConfig
+from git_gate import Deadline, GateConfig
 from git_gate._scan import Finding, scan_allow_markers
 from git_gate._upstream import _porcelain_refusals
 from git_gate.pre_receive import leak_report, parse
@@ -23,13 +21,24 @@ def test_ref_updates_parse_creates_and_deletes():
     ]
 
 
-def test_the_leak_report_names_rule_file_line_and_commit_and_how_to_review():
+def test_the_leak_report_names_rule_file_line_commit_and_blob_and_how_to_review():
     report = leak_report(
-        [Finding("github-pat", "0123456789abcdef", "app/config.py", 3), Finding("aws", "fe" * 20, "", 1)]
+        [
+            Finding("github-pat", "app/config.py:3", "0123456789abcdef", "ab" * 20),
+            Finding("aws", "commit message", "fe" * 20),
+            Finding("github-pat", "a pushed ref's name"),
+        ]
     )
-    assert "rule github-pat  app/config.py:3  commit 0123456789ab" in report
+    assert "rule github-pat  app/config.py:3  commit 0123456789ab  blob abababababab" in report
     assert "rule aws  commit message  commit fefefefefefe" in report
+    assert "rule github-pat  a pushed ref's name\n" in report
     assert "To review a finding: git show <commit> -- <file>" in report
+
+
+def test_a_long_leak_report_is_cut_short():
+    report = leak_report([Finding("r", f"f{i}.txt:1") for i in range(120)])
+    assert "f49.txt:1" in report and "f50.txt" not in report
+    assert "  ... and 70 more" in report
 
 
 def test_stale_lease_refusals_are_read_from_porcelain_output():
@@ -47,26 +56,6 @@ def test_config_maps_a_mirror_back_to_its_upstream(tmp_path, monkeypatch):
     assert "HostKeyAlias=k" in found.ssh_command() and "StrictHostKeyChecking=yes" in found.ssh_command()
 
 
-def git(repo, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
-
-
-@pytest.fixture
-def repo(tmp_path):
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "a.txt").write_text("one\n")
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    return tmp_path
-
-
 def test_allow_markers_are_found_with_file_and_line(repo):
-    base = git(repo, "rev-parse", "HEAD").strip()
-    git(repo, "update-ref", "refs/scanned/base", base)  # "already on a ref", as the mirror's refs are
-    (repo / "a.txt").write_text("one\ntwo\nsecret # gitleaks:allow\n")
-    git(repo, "commit", "-q", "-am", "mark")
-    tip = git(repo, "rev-parse", "HEAD").strip()
-    git(repo, "update-ref", "-d", "refs/heads/main")
-    findings = scan_allow_markers(repo, [tip])
-    assert findings == [Finding("gitleaks-allow-marker", tip, "a.txt", 3)]
+    tip = repo.commit({"a.txt": b"one\ntwo\nsecret # gitleaks:allow\n"}, "mark")
+    assert scan_allow_markers(repo.path, [tip], Deadline(30)) == [Finding("gitleaks-allow-marker", "a.txt:3", tip)]

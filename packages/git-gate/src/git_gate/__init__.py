@@ -9,15 +9,17 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Finding", "GateConfig", "RefUpdate", "Remote", "scan_push"]
+__all__ = ["Deadline", "Finding", "GateConfig", "RefUpdate", "Remote", "ScanBudget", "scan_push"]
 
 # Loaded on first use: the access hook runs for every fetch, and importing the scanner (and with
 # it GitPython's neighbours) for a hook that needs none of it cost ~100 ms under gVisor.
 _WHERE = {
+    "Deadline": "._budget",
     "Finding": "._scan",
     "scan_push": "._scan",
     "GateConfig": "._config",
     "Remote": "._config",
+    "ScanBudget": "._budget",
     "RefUpdate": "._upstream",
 }
 

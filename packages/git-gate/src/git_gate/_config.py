@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from ._budget import ScanBudget
 
 DEFAULT_PATH = "/etc/git-gate/config.json"
 BASE_PATH = "/srv/git"  # git daemon's --base-path: one bare mirror per declared repo
 KNOWN_HOSTS = "/etc/git-gate/known_hosts"
 HANDOVER_DIR = "/run/git-gate"  # tmpfs: the upstream identities arrive here at launch
+PUSH_REFS = ("refs/heads/*", "refs/tags/*")  # what the mirror fetches back, and a forge shows
 
 
 class ConfigError(Exception):
@@ -59,6 +62,8 @@ class GateConfig:
     bottle: str
     port: int
     remotes: tuple[Remote, ...]
+    push_refs: tuple[str, ...] = PUSH_REFS  # shell-style patterns of the refs a push may touch
+    scan_budget: ScanBudget = field(default_factory=ScanBudget)
 
     def repo_dir(self, repo: str) -> Path:
         return Path(BASE_PATH) / f"{repo}.git"
@@ -79,7 +84,21 @@ class GateConfig:
                 )
                 for r in data["remotes"]
             )
-            return cls(bottle=str(data.get("bottle", "")), port=int(data.get("port", 9418)), remotes=remotes)
+            budget = data.get("scan_budget", {})
+            push_refs = data.get("push_refs", PUSH_REFS)
+            if isinstance(push_refs, str) or not isinstance(budget, dict):
+                raise TypeError("push_refs must be a list of patterns and scan_budget an object")
+            return cls(
+                bottle=str(data.get("bottle", "")),
+                port=int(data.get("port", 9418)),
+                remotes=remotes,
+                push_refs=tuple(str(p) for p in push_refs),
+                scan_budget=ScanBudget(
+                    max_bytes=int(budget.get("max_bytes", ScanBudget.max_bytes)),
+                    max_objects=int(budget.get("max_objects", ScanBudget.max_objects)),
+                    seconds=float(budget.get("seconds", ScanBudget.seconds)),
+                ),
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"cannot read {where}: {exc}") from None
 

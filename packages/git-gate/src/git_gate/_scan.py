@@ -1,8 +1,11 @@
-"""What a push adds, scanned for secrets: file changes (merge commits included), commit and tag
-messages, and added lines that try to opt out with `gitleaks:allow`.
+"""What a push adds, scanned for secrets object by object, not commit by commit: every new blob
+(a binary one through the text in it), tree (its file names), commit and tag (headers and
+message), and the pushed ref names, in one gitleaks run over a folder of their text (_shown).
+Plus added lines that try to opt out with `gitleaks:allow`, refused.
 
-gitleaks 8.16 gaps this closes (see docs/design/gates.md): it skips `gitleaks:allow` lines,
-misses secrets that only a merge commit adds unless `-m` is given, and never reads messages.
+Objects, because gitleaks 8.16's git mode reads commit patches: a blob or tree a tag points at,
+a binary file, a file its allowlist skips by path, a nested tag's message were never read
+(docs/design/gates.md).
 """
 
 from __future__ import annotations
@@ -12,130 +15,129 @@ import re
 import subprocess
 import tempfile
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import _extract
+from ._budget import Deadline, ScanBudget
+from ._errors import ScanError
+from ._objects import blob_origins, new_objects, read_objects
+from ._shown import Folder, Piece
 from ._upstream import RefUpdate
 
-SCAN_TIMEOUT = 120
 LEAKS_EXIT = 42  # any other non-zero exit (1 is gitleaks' own error) is a scanner failure
-ALLOW_MARKER = "gitleaks:allow"
-
-
-class ScanError(Exception):
-    pass
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
-    commit: str
-    file: str  # "" for a message
-    line: int
+    where: str  # "app/config.py:3", "commit message", "app.bin (binary)", ...; never the secret
+    commit: str = ""  # the commit that brings it in, when one does
+    blob: str = ""
 
     def describe(self) -> str:
-        where = f"{self.file}:{self.line}" if self.file else "commit message"
-        return f"rule {self.rule}  {where}  commit {self.commit[:12]}"
+        parts = [f"rule {self.rule}", self.where]
+        parts += [f"commit {self.commit[:12]}"] if self.commit else []
+        parts += [f"blob {self.blob[:12]}"] if self.blob else []
+        return "  ".join(parts)
 
 
-def _git(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> bytes:
-    result = subprocess.run(["git", *args], cwd=cwd, input=stdin, capture_output=True, timeout=SCAN_TIMEOUT)
-    if result.returncode != 0:
-        raise ScanError(f"git {args[0]} failed: {result.stderr.decode(errors='replace').strip()}")
-    return result.stdout
+def _gitleaks(folder: Path, report: Path, deadline: Deadline) -> list[dict[str, object]]:
+    # `--no-git --source .` from inside the folder: file names as short as can be, and relative.
+    command = [
+        "gitleaks", "detect", "--no-git", "--source", ".", "--no-banner", "--redact",
+        "--exit-code", str(LEAKS_EXIT), "--report-format", "json", "--report-path", str(report),
+        "--log-level", "warn",
+    ]  # fmt: skip
+    result = deadline.run(command, cwd=folder)
+    if result.returncode not in (0, LEAKS_EXIT):
+        raise ScanError(f"the secret scanner failed (exit {result.returncode})")
+    findings = json.loads(report.read_text() or "[]") if report.exists() else []
+    if result.returncode == LEAKS_EXIT and not findings:
+        raise ScanError("the secret scanner reported leaks but wrote no report")
+    return findings  # type: ignore[no-any-return]
 
 
-def _gitleaks(args: Sequence[str], cwd: Path, stdin: bytes | None = None) -> list[dict[str, object]]:
-    with tempfile.TemporaryDirectory() as folder:
-        report = Path(folder) / "report.json"
-        command = [
-            "gitleaks", "detect", *args, "--no-banner", "--redact", "--exit-code", str(LEAKS_EXIT),
-            "--report-format", "json", "--report-path", str(report), "--log-level", "warn",
-        ]  # fmt: skip
-        try:
-            result = subprocess.run(command, cwd=cwd, input=stdin, capture_output=True, timeout=SCAN_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            raise ScanError(f"the secret scan took longer than {SCAN_TIMEOUT} s") from None
-        if result.returncode not in (0, LEAKS_EXIT):
-            raise ScanError(f"the secret scanner failed (exit {result.returncode})")
-        findings = json.loads(report.read_text() or "[]") if report.exists() else []
-        if result.returncode == LEAKS_EXIT and not findings:
-            raise ScanError("the secret scanner reported leaks but wrote no report")
-        return findings
-
-
-def new_tips(updates: Sequence[RefUpdate]) -> list[str]:
-    return [u.new for u in updates if not u.is_delete]
-
-
-def scan_changes(repo: Path, tips: Sequence[str]) -> list[Finding]:
-    # `--not --all`: everything not already on a ref of the mirror, so a new branch's older
-    # commits are scanned too. Log-opts are split on single spaces by gitleaks: no quoting.
-    log_opts = " ".join(["-m", *tips, "--not", "--all"])
-    raw = _gitleaks(["--source", ".", "--log-opts", log_opts], repo)
-    return [
-        Finding(str(f.get("RuleID")), str(f.get("Commit", "")), str(f.get("File", "")), int(f.get("StartLine", 0)))  # type: ignore[arg-type]
-        for f in raw
-    ]
-
-
-def scan_messages(repo: Path, tips: Sequence[str]) -> list[Finding]:
-    """Commit and tag messages, in one scanner run: each finding's line maps back to its object."""
-    # One git call for all commit messages: a subprocess per commit costs seconds per thousand.
-    raw = _git(["log", "-z", "--format=%H%n%B", *tips, "--not", "--all"], repo)
-    messages = [(entry[:40], entry[41:]) for entry in raw.decode(errors="replace").split("\0") if entry]
-    for tip in tips:
-        if _git(["cat-file", "-t", tip], repo).strip() == b"tag":
-            body = _git(["cat-file", "tag", tip], repo).decode(errors="replace")
-            messages.append((tip, body.split("\n\n", 1)[1] if "\n\n" in body else ""))
-    text: list[str] = []
-    owners: list[tuple[int, str]] = []  # (first line, object) in the combined text
-    line = 1
-    for obj, message in messages:
-        message = message if message.endswith("\n") else message + "\n"
-        owners.append((line, obj))
-        text.append(message)
-        line += message.count("\n")
-    if not owners:
-        return []
+def _findings(located: Sequence[tuple[str, Piece, int]], origins: dict[str, list[tuple[str, str]]]) -> list[Finding]:
+    """Findings as the agent reads them, from (rule, piece, line in its object)."""
     findings = []
-    for f in _gitleaks(["--pipe"], repo, stdin="".join(text).encode()):
-        at = int(f.get("StartLine", 0))  # type: ignore[call-overload]
-        first, obj = next(((first, o) for first, o in reversed(owners) if first <= at), owners[0])
-        findings.append(Finding(str(f.get("RuleID")), obj, "", at - first + 1))
-    return findings
+    for rule, piece, line in located:
+        obj = piece.obj
+        part = "message" if line >= piece.message else "header"
+        if obj is None:  # naming the ref would print the secret
+            findings.append(Finding(rule, "a pushed ref's name"))
+        elif obj.type == "tree":
+            findings.append(Finding(rule, f"a file name in tree {obj.oid[:12]}"))
+        elif obj.type == "commit":
+            findings.append(Finding(rule, f"commit {part}", obj.oid))
+        elif obj.type == "tag":
+            findings.append(Finding(rule, f"{part} of tag {obj.oid[:12]}"))
+        else:
+            at = f":{line}" if piece.line else " (binary)"
+            for commit, path in origins.get(obj.oid) or [("", obj.name or "(no path)")]:
+                findings.append(Finding(rule, f"{path}{at}", commit, obj.oid))
+    return list(dict.fromkeys(findings))  # a secret in an overlap is found twice
 
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
-def scan_allow_markers(repo: Path, tips: Sequence[str]) -> list[Finding]:
-    """Added lines carrying `gitleaks:allow`: gitleaks 8.16 would skip them, so we refuse them."""
-    out = _git(["log", "-p", "-m", "-U0", "--no-color", "--format=commit %H", *tips, "--not", "--all"], repo)
+def scan_allow_markers(repo: Path, tips: Sequence[str], deadline: Deadline) -> list[Finding]:
+    """Added lines carrying `gitleaks:allow`: the object scan already ignores the marker, and this
+    tells the agent so, rather than letting it believe a waiver worked. `-G` leaves only the
+    patches that touch such a line, read as they stream: a large one is never held whole here."""
+    log = subprocess.Popen(
+        ["git", "log", "-p", "-m", "-U0", "--no-color", "--no-ext-diff", "--format=commit %H",
+         f"-G{_extract.ALLOW_MARKER.decode()}", *tips, "--not", "--all"],  # a regex with no special characters
+        cwd=repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert log.stdout
     findings = []
     commit, file, line = "", "", 0
-    for raw in out.splitlines():
-        if raw.startswith(b"commit "):
-            commit = raw[7:].decode()
-        elif raw.startswith(b"+++ "):
-            name = raw[4:].decode(errors="replace")
-            file = name[2:] if name.startswith("b/") else name
-        elif match := _HUNK.match(raw):
-            line = int(match.group(1))
-        elif raw.startswith(b"+"):
-            if ALLOW_MARKER.encode() in raw:
-                findings.append(Finding("gitleaks-allow-marker", commit, file, line))
-            line += 1
+    with deadline.kill_at(log):
+        for raw in log.stdout:
+            if raw.startswith(b"commit "):
+                commit = raw[7:].strip().decode()
+            elif raw.startswith(b"+++ "):
+                name = raw[4:].rstrip(b"\n").decode(errors="replace")
+                file = name[2:] if name.startswith("b/") else name
+            elif match := _HUNK.match(raw):
+                line = int(match.group(1))
+            elif raw.startswith(b"+"):
+                if _extract.ALLOW_MARKER in raw:
+                    findings.append(Finding("gitleaks-allow-marker", f"{file}:{line}", commit))
+                line += 1
+        failed = log.wait()
+    if failed:
+        raise ScanError("git could not list the lines this push adds")
     return findings
 
 
-def scan_push(repo: Path, updates: Sequence[RefUpdate]) -> list[Finding]:
-    tips = new_tips(updates)
+def scan_push(repo: Path, updates: Sequence[RefUpdate], budget: ScanBudget, deadline: Deadline) -> list[Finding]:
+    """Every finding in what the push adds; OverBudget (a ScanError) past the budget."""
+    tips = [u.new for u in updates if not u.is_delete]
     if not tips:
         return []  # only deletions: nothing is added
-    # The three scans are independent processes; running them side by side keeps the push's
-    # wait close to the slowest one (gitleaks over the changes).
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        parts = [pool.submit(scan, repo, tips) for scan in (scan_changes, scan_messages, scan_allow_markers)]
-        return [finding for part in parts for finding in part.result()]
+    objects = new_objects(repo, tips, budget, deadline)
+    marked = False
+    with tempfile.TemporaryDirectory(prefix="git-gate-scan-") as scratch:
+        (Path(scratch) / "shown").mkdir()
+        with Folder(Path(scratch) / "shown") as folder:
+            folder.add(None, "".join(f"{u.ref}\n" for u in updates).encode(), own_lines=False)
+            for obj, raw in zip(objects, read_objects(repo, [o.oid for o in objects], deadline), strict=True):
+                text, own_lines = _extract.text_of(obj.type, raw, len(obj.oid) // 2)
+                message = _extract.message_line(raw) if obj.type in ("commit", "tag") else 0
+                folder.add(obj, text, own_lines, message)
+                marked = marked or (obj.type == "blob" and _extract.ALLOW_MARKER in raw)
+        raw_findings = _gitleaks(folder.path, Path(scratch) / "report.json", deadline)
+    located = [
+        (str(f.get("RuleID")), *folder.locate(str(f.get("File", "")), int(f.get("StartLine", 0))))  # type: ignore[call-overload]
+        for f in raw_findings
+    ]
+    blobs = {piece.obj.oid for _, piece, _ in located if piece.obj and piece.obj.type == "blob"}
+    commits = [o.oid for o in objects if o.type == "commit"]
+    origins = blob_origins(repo, commits, blobs, deadline) if blobs and commits else {}
+    # Which lines came with the marker is for the diff to say; it is read only when a new blob
+    # holds one (a patch of a large file costs git as much memory as the scan).
+    markers = scan_allow_markers(repo, tips, deadline) if marked else []
+    return _findings(located, origins) + markers

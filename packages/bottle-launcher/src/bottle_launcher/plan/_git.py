@@ -12,6 +12,9 @@ GIT_GATE_HOST = "git-gate"
 GIT_GATE_PORT = 9418
 GIT_GATE_UID = 997
 GIT_GATE_HANDOVER = "/run/git-gate"  # tmpfs in the gate: upstream identities, never on disk
+# The refs a push through the gate may touch (git_gate._config.PUSH_REFS, written out so the
+# config shows the policy): what the mirror fetches back, and what a forge shows.
+GIT_GATE_PUSH_REFS = ("refs/heads/*", "refs/tags/*")
 
 
 def url_forms(remote: GitRemote, repo: str) -> list[str]:
@@ -46,7 +49,8 @@ def gate_config(plan: Plan) -> bytes:
         }
         for r in plan.git
     ]
-    return json.dumps({"bottle": plan.bottle, "port": GIT_GATE_PORT, "remotes": remotes}, indent=2).encode()
+    config = {"bottle": plan.bottle, "port": GIT_GATE_PORT, "remotes": remotes, "push_refs": list(GIT_GATE_PUSH_REFS)}
+    return json.dumps(config, indent=2).encode()
 
 
 def known_hosts(plan: Plan) -> bytes:
