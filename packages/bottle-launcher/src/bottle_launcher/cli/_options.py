@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import bottle_manifest
 import click
-
-F = TypeVar("F", bound=Callable[..., object])
 
 manifest_option = click.option(
     "--manifest",

@@ -25,8 +25,8 @@ class ImageContext:
     tar: bytes
     digest: str
 
-    def tag(self, repository: str = "claude-bottle") -> str:
-        return f"{repository}/{self.name}:{self.digest[:16]}"
+    def tag(self) -> str:
+        return f"claude-bottle/{self.name}:{self.digest[:16]}"
 
 
 def repository_root() -> Path:
