@@ -9,7 +9,7 @@ import subprocess
 import uuid
 
 import docker
-from conftest import bottle_launch
+from e2e_helpers import bottle_launch
 from tls_upstream import wait_listening
 
 # CONNECT (or not), optionally TLS with a chosen SNI, then raw bytes; prints one JSON line:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import docker
 import pytest
-from conftest import LABEL, bottle_launch, launch_detached
+from e2e_helpers import LABEL, bottle_launch, launch_detached
 from upstreams import KeyPair, Sshd, start_sshd
 
 REPO = "demo/app"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import bottle_launch, launch_detached
+from e2e_helpers import bottle_launch, launch_detached
 from egress_attacks import b64, gate_decisions, raw, received, sh, start_raw_server
 
 TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)

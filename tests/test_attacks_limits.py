@@ -28,7 +28,7 @@ import pytest
 from bottle_launcher.plan._resources import AGENT, GATES, EngineLimits, fit
 from bottle_launcher.runtime.docker import DockerBackend
 from bottle_launcher.runtime.docker._backend import detect_runtime
-from conftest import bottle_launch, launch_detached, leftovers
+from e2e_helpers import bottle_launch, launch_detached, leftovers
 
 MiB = 1 << 20
 SLOWDOWN = 2.0  # another bottle's exec may take at most twice its idle time during an attack

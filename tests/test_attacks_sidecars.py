@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import bottle_launch, launch_detached, leftovers
+from e2e_helpers import bottle_launch, launch_detached, leftovers
 from terminal import Terminal
 from upstreams import KeyPair
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from conftest import bottle_launch, launch_detached, launch_yes, leftovers
+from e2e_helpers import bottle_launch, launch_detached, launch_yes, leftovers
 
 
 def start_detached(manifest, upstream_network, secret: str) -> str:

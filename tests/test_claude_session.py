@@ -22,7 +22,7 @@ import docker
 import pytest
 from anthropic_standin import Request, make_standin_ca, recorded, start_standin
 from bottle_manifest._models import PermissionMode
-from conftest import LABEL, bottle_launch, leftovers
+from e2e_helpers import LABEL, bottle_launch, leftovers
 from terminal import Terminal, input_box_ready
 
 TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)

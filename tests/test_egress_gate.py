@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import bottle_launch, launch_detached, search_everywhere
+from e2e_helpers import bottle_launch, launch_detached, search_everywhere
 
 # CONNECT through the proxy, then TLS with the SNI we choose, then one HTTPS request; prints
 # "<status> <issuer CN> <body>". Node's own modules only: the agent image's Node, as Claude runs.

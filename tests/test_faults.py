@@ -9,7 +9,7 @@ import time
 
 import pexpect
 import pytest
-from conftest import bottle_launch, launch_yes
+from e2e_helpers import bottle_launch, launch_yes
 
 AGENT_LABEL = "dev.claude-bottle.agent=tester"
 

@@ -9,7 +9,7 @@ import subprocess
 
 import git_fixtures
 import pytest
-from conftest import launch_yes, search_everywhere
+from e2e_helpers import launch_yes, search_everywhere
 from git_fixtures import COMMIT, REPO, github_token, sh, upstream_ref, upstream_refs
 
 # The shared fixtures, bound here so that pytest finds them for this module.

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import docker.errors
 import pytest
-from conftest import bottle_launch, launch_detached
+from e2e_helpers import bottle_launch, launch_detached
 from tls_upstream import make_test_ca, start_tls_upstream
 
 IMAGE = os.environ.get("BOTTLE_PIPELOCK_IMAGE", "")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from conftest import bottle_launch, launch_detached, search_everywhere
+from e2e_helpers import bottle_launch, launch_detached, search_everywhere
 from upstreams import KeyPair, Sshd, start_sshd
 
 GATE_PORT = 2201  # the first entry's port on the gate

@@ -7,26 +7,6 @@ from typing import Any
 
 import pytest
 
-ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIBciZoELc2LK1yk7EfOI5C31dP5Wa2s+Nq9gA4f/kEiA"
-KNOWN_HOST_KEY = f"gitea.example.com ssh-ed25519 {ED25519}"
-
-
-def ssh_entry(**overrides: Any) -> dict[str, Any]:
-    entry = {
-        "Host": "gitea",
-        "Hostname": "gitea.example.com",
-        "User": "git",
-        "Port": 30009,
-        "IdentityFile": "/keys/id_gitea",
-        "KnownHostKey": KNOWN_HOST_KEY,
-    }
-    entry.update(overrides)
-    return entry
-
-
-def manifest(**bottle: Any) -> dict[str, Any]:
-    return {"bottles": {"dev": bottle}, "agents": {"helper": {"bottle": "dev"}}}
-
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:

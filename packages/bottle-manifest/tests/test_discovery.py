@@ -1,6 +1,6 @@
 import bottle_manifest as bm
 import pytest
-from conftest import manifest
+from manifest_helpers import manifest
 
 
 def test_nearest_ancestor_project_file_is_found(write, tmp_path, home):

@@ -5,9 +5,9 @@ import tempfile
 from pathlib import Path
 
 import bottle_manifest as bm
-from conftest import ssh_entry
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from manifest_helpers import ssh_entry
 
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 keys = st.sampled_from(

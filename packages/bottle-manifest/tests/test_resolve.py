@@ -1,6 +1,6 @@
 import bottle_manifest as bm
 import pytest
-from conftest import manifest
+from manifest_helpers import manifest
 
 
 def spec_of(write, home, env):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import bottle_manifest as bm
 import pytest
 from bottle_manifest._sizes import MIN_CPUS, MIN_DISK, MIN_MEMORY, MIN_PIDS, MIN_TMP
-from conftest import manifest
-from test_validation import issues_of
+from manifest_helpers import issues_of, manifest
 
 GiB = 1 << 30
 MiB = 1 << 20

@@ -4,15 +4,7 @@ from typing import Any
 
 import bottle_manifest as bm
 import pytest
-from conftest import ED25519, KNOWN_HOST_KEY, manifest, ssh_entry
-
-
-def issues_of(write, home, data) -> list[tuple[str, str]]:
-    path = write(data)
-    with pytest.raises(bm.ManifestError) as info:
-        bm.load(path, home=home)
-    assert all(issue.file == str(path) for issue in info.value.issues)
-    return [(issue.path, issue.message) for issue in info.value.issues]
+from manifest_helpers import ED25519, KNOWN_HOST_KEY, issues_of, manifest, ssh_entry
 
 
 def one_issue(write, home, data) -> tuple[str, str]:

@@ -1,0 +1,61 @@
+"""Helpers the end-to-end tests import. Fixtures live in conftest.py; this module has a name of its
+own so that one pytest run over every test folder imports the right one (each folder is put on
+sys.path, and several have a conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+LABEL = "dev.claude-bottle.id"
+
+
+def bottle_launch(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bottle_launcher", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
+
+
+def launch_yes(
+    manifest: Path, network: str, command: Sequence[str], *extra: str, env: dict[str, str] | None = None, **kw
+) -> subprocess.CompletedProcess[str]:
+    """`bottle-launch tester --manifest M --yes --egress-network N [extra] -- command`."""
+    return bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--egress-network", network, *extra, "--", *command,
+        env=env, **kw,
+    )  # fmt: skip
+
+
+def launch_detached(
+    manifest: Path, network: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`bottle-launch tester --yes --detach` running `sleep infinity`; asserts it started and
+    printed a bottle id (stdout). The preflight is in stderr."""
+    result = launch_yes(manifest, network, ("sleep", "infinity"), "--detach", *extra, env=env)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip()) == 8, result.stdout
+    return result
+
+
+def leftovers(client, bottle_id: str) -> list[str]:
+    containers = client.containers.list(all=True, filters={"label": f"{LABEL}={bottle_id}"})
+    networks = client.networks.list(filters={"label": f"{LABEL}={bottle_id}"})
+    return [c.name for c in containers] + [n.name for n in networks]
+
+
+def search_everywhere(text: str) -> str:
+    """A script listing files that contain `text`. The text travels base64-encoded, so no
+    process's argv (readable in /proc) holds it."""
+    encoded = base64.b64encode(text.encode()).decode()
+    return f"echo {encoded} | base64 -d > /tmp/pattern; grep -rlsF -f /tmp/pattern / | grep -v '^/tmp/pattern$'"
