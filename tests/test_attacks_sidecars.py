@@ -173,3 +173,14 @@ def test_a_detached_bottle_with_a_killed_gate_is_degraded_in_ps_naming_it(detach
         time.sleep(0.2)
     assert ps_row(bottle_id)["gates_down"] == ["egress", "ssh"]
     assert ps_line(bottle_id)[3:] == ["degraded", "agent:running", "egress:exited(137)", "ssh:exited(137)"]
+
+
+def test_exec_into_a_bottle_whose_agent_died_says_why_without_a_traceback(detached):
+    # Positive control: the agent runs, exec works.
+    assert bottle_launch("exec", "-T", detached, "--", "true", timeout=120).returncode == 0
+    kill(f"bottle-tester-{detached}-agent")
+    assert wait_for_state(detached, "exited")["state"] == "exited"
+    result = bottle_launch("exec", "-T", detached, "--", "true", timeout=120)
+    assert result.returncode != 0
+    assert f"bottle '{detached}': its agent is not running (exited(137))" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr

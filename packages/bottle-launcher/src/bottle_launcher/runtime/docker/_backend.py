@@ -446,6 +446,13 @@ class DockerBackend:
         agents = [c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "agent"]
         if not agents:
             raise LaunchError(f"no running bottle {bottle_id!r}", hint="`bottle-launch ps` lists them")
+        if agents[0].status != "running":
+            # Say why, instead of the engine's 409 (an agent killed at its memory limit, say).
+            why = container_info(self.api.inspect_container(agents[0].id)).status
+            raise LaunchError(
+                f"bottle {bottle_id!r}: its agent is not running ({why})",
+                hint=f"`bottle-launch stop {bottle_id}` removes it",
+            )
         argv = ["/usr/local/bin/bottle-exec", *command]
         if tty:
             environment = {"TERM": os.environ.get("TERM") or "xterm"}
