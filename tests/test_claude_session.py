@@ -255,24 +255,22 @@ def _size_after_resize(terminal: Terminal) -> tuple[str, str]:
     return before, after
 
 
-def test_the_terminal_size_and_a_resize_reach_exec(detached):
-    terminal = Terminal(["exec", "-t", detached, "--", "bash", "--norc", "-i"])
+def _assert_sized_and_resized(args: list[str], env: dict[str, str] | None = None) -> None:
+    terminal = Terminal(args, env=env)
     try:
         before, after = _size_after_resize(terminal)
     finally:
         terminal.close()
     assert re.search(r"^S1 40 120$", before, re.M), before
     assert re.search(r"^S2 30 100$", after, re.M), after
+
+
+def test_the_terminal_size_and_a_resize_reach_exec(detached):
+    _assert_sized_and_resized(["exec", "-t", detached, "--", "bash", "--norc", "-i"])
 
 
 def test_the_terminal_size_and_a_resize_reach_an_attached_bottle(client, setup):
-    terminal = Terminal([*setup.start_args("talker"), "--", "bash", "--norc", "-i"], env=setup.env)
-    try:
-        before, after = _size_after_resize(terminal)
-    finally:
-        terminal.close()
-    assert re.search(r"^S1 40 120$", before, re.M), before
-    assert re.search(r"^S2 30 100$", after, re.M), after
+    _assert_sized_and_resized([*setup.start_args("talker"), "--", "bash", "--norc", "-i"], setup.env)
 
 
 def test_exec_without_a_terminal_gets_none(detached):
