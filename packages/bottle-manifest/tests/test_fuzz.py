@@ -65,11 +65,17 @@ def load_text(text: str) -> None:
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         try:
             manifest = bm.load(path, home=tmp)
-            for name in manifest.agents:
-                manifest.agent(name).egress_allowlist  # noqa: B018
         except bm.ManifestError as exc:
             assert exc.issues
             assert all(issue.file and issue.path and issue.message for issue in exc.issues)
+            return
+        # What loads is valid: every agent names a bottle that exists, and its allowlist holds
+        # normalised host names only (lowercase, no scheme, path, port or trailing dot).
+        for name in manifest.agents:
+            spec = manifest.agent(name)
+            assert spec.bottle_name in manifest.bottles
+            for host in spec.egress_allowlist:
+                assert host == host.lower().rstrip(".") and not any(c in host for c in ":/ ")
 
 
 fuzz = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

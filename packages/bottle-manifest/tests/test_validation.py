@@ -45,7 +45,8 @@ def test_unknown_key_without_close_match_lists_the_allowed_keys(write, home):
 
 
 def test_schema_key_is_allowed(write, home):
-    load_ok(write, home, {"$schema": "./docs/manifest.schema.json", **manifest()})
+    loaded = load_ok(write, home, {"$schema": "./docs/manifest.schema.json", **manifest()})
+    assert loaded.agent("helper").bottle_name == "dev"
 
 
 @pytest.mark.parametrize(
@@ -64,7 +65,8 @@ def test_port_type_and_range(write, home, entry, message):
 
 
 def test_port_bounds_are_accepted(write, home):
-    load_ok(write, home, manifest(ssh=[ssh_entry(Port=1), ssh_entry(Host="b", Port=65535)]))
+    loaded = load_ok(write, home, manifest(ssh=[ssh_entry(Port=1), ssh_entry(Host="b", Port=65535)]))
+    assert [e.port for e in loaded.bottles["dev"].bottle.ssh] == [1, 65535]
 
 
 def test_required_keys(write, home):
@@ -350,4 +352,6 @@ def test_values_written_into_config_files_cannot_inject_lines_or_options(write, 
 
 @pytest.mark.parametrize("user", ["git", "deploy.bot", "svc_ci-01", "a"])
 def test_ordinary_user_names_load(write, home, user):
-    load_ok(write, home, manifest(ssh=[ssh_entry(User=user)], git=[git_entry(Host="forge", User=user)]))
+    loaded = load_ok(write, home, manifest(ssh=[ssh_entry(User=user)], git=[git_entry(Host="forge", User=user)]))
+    bottle = loaded.bottles["dev"].bottle
+    assert bottle.ssh[0].user == bottle.git[0].user == user
