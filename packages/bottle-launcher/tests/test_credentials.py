@@ -1,4 +1,5 @@
-"""Credentials: the agent gets a placeholder of the same length and shape, the gate gets both."""
+"""Credentials: the agent gets a same-length placeholder that keeps only a known token prefix;
+the gate gets both."""
 
 from __future__ import annotations
 

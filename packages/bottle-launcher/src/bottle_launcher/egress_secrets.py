@@ -3,7 +3,7 @@ an optional private CA to trust for upstreams.
 
 A credential (the env object form, and Claude Code's token by default) never enters the agent:
 the agent's env holds a random placeholder of the same length, and the gate swaps the real value
-in on requests to the credential's hosts only."""
+in on requests to the credential's hosts only (in their headers, unless `places` says more)."""
 
 from __future__ import annotations
 
