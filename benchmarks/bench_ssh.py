@@ -62,7 +62,9 @@ def main(runs: int = 5) -> str:
             "KnownHostKey": f"forge.test {sshd.host_key}",
         }
         manifest = folder / "claude-bottle.json"
-        manifest.write_text(json.dumps({"bottles": {"b": {"ssh": [entry]}}, "agents": {"bench": {"bottle": "b"}}}))
+        subnet = client.networks.get(network.id).attrs["IPAM"]["Config"][0]["Subnet"]
+        bottle = {"ssh": [entry], "egress": {"allow_cidrs": [subnet]}}  # forge.test is private
+        manifest.write_text(json.dumps({"bottles": {"b": bottle}, "agents": {"bench": {"bottle": "b"}}}))
         started = launch(
             "bench",
             "--manifest",

@@ -30,7 +30,7 @@ from typing import Any
 
 import docker
 from _common import ROOT, alternate, launch, report, timed
-from bottle_launcher.plan import LABEL, fence_script
+from bottle_launcher.plan import LABEL, agent_fence_script
 from upstreams import KeyPair, build_sshd_image, start_sshd
 
 REPO = "demo/app"
@@ -55,8 +55,15 @@ def main(runs: int = 7, runtime: str | None = None) -> str:
         identity.write_bytes(key.private)
         ssh = {"Host": "forge", "Hostname": "forge.test", "User": "git", "IdentityFile": str(identity)}
         pinned = {**ssh, "KnownHostKey": f"forge.test {sshd.host_key}"}
+        # forge.test has a private address: the gates may dial it only where allow_cidrs says so.
+        subnet = client.networks.get(upstream.id).attrs["IPAM"]["Config"][0]["Subnet"]
         all_three = _manifest(
-            folder / "all", {"ssh": [pinned], "git": [{**pinned, "Host": "forge-git", "Repos": [REPO]}]}
+            folder / "all",
+            {
+                "ssh": [pinned],
+                "git": [{**pinned, "Host": "forge-git", "Repos": [REPO]}],
+                "egress": {"allow_cidrs": [subnet]},
+            },
         )
         chosen = ("--runtime", runtime) if runtime else ()
         with_upstream = ("--egress-network", upstream.name)
@@ -133,7 +140,7 @@ def _floor_run(api: Any, stem: str, images: dict[str, str], runtime: str | None)
         agent = start(images["agent"], "agent", None, {"/run/bottle": "uid=1000,gid=1000,mode=0700,size=1m"})
         address = api.inspect_container(sidecar.result())["NetworkSettings"]["Networks"][f"{stem}-inner"]
         fence = api.create_container(
-            images["egress"], entrypoint=["sh", "-c", fence_script([(address["IPAddress"], 8888)])], user="0",
+            images["egress"], entrypoint=["sh", "-c", agent_fence_script([(address["IPAddress"], 8888)])], user="0",
             host_config=api.create_host_config(  # as the launcher's: gVisor cannot run nftables
                 network_mode=f"container:{agent}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"], runtime="runc"
             ),

@@ -51,7 +51,8 @@ def launch_detached(
 def leftovers(client, bottle_id: str) -> list[str]:
     containers = client.containers.list(all=True, filters={"label": f"{LABEL}={bottle_id}"})
     networks = client.networks.list(filters={"label": f"{LABEL}={bottle_id}"})
-    return [c.name for c in containers] + [n.name for n in networks]
+    volumes = client.volumes.list(filters={"label": f"{LABEL}={bottle_id}"})
+    return [c.name for c in containers] + [n.name for n in networks] + [v.name for v in volumes]
 
 
 def search_everywhere(text: str) -> str:

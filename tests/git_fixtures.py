@@ -41,7 +41,7 @@ def forge(client, images, sshd_image, upstream_network, key) -> Iterator[Sshd]:
 
 
 @pytest.fixture(scope="module")
-def bottle(tmp_path_factory, key, forge, upstream_network) -> Iterator[str]:
+def bottle(tmp_path_factory, key, forge, upstream_network, upstream_subnet) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("git")
     identity = folder / "id_forge"
     identity.write_bytes(key.private)
@@ -54,7 +54,9 @@ def bottle(tmp_path_factory, key, forge, upstream_network) -> Iterator[str]:
         "Repos": [REPO],
     }
     manifest = folder / "claude-bottle.json"
-    manifest.write_text(json.dumps({"bottles": {"git": {"git": [entry]}}, "agents": {"tester": {"bottle": "git"}}}))
+    # forge.test has a private address: the gate may dial it only where allow_cidrs says so.
+    bottle = {"git": [entry], "egress": {"allow_cidrs": [upstream_subnet]}}
+    manifest.write_text(json.dumps({"bottles": {"git": bottle}, "agents": {"tester": {"bottle": "git"}}}))
     result = launch_detached(manifest, upstream_network)
     assert f"{REPO} -> forge.test:22" in result.stderr  # the preflight names repo and host
     bottle_id = result.stdout.strip()

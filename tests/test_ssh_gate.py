@@ -41,7 +41,7 @@ def stranger(client, sshd_image, upstream_network, keys) -> Iterator[Sshd]:
     sshd.container.remove(force=True)
 
 
-def write_manifest(tmp_path: Path, keys: dict[str, KeyPair], known_host_key: str, port: int = 22) -> Path:
+def write_manifest(tmp_path: Path, keys: dict[str, KeyPair], known_host_key: str, subnet: str, port: int = 22) -> Path:
     identity = tmp_path / "id_forge"
     identity.write_bytes(keys["granted"].private)
     identity.chmod(0o600)
@@ -55,7 +55,9 @@ def write_manifest(tmp_path: Path, keys: dict[str, KeyPair], known_host_key: str
         "KnownHostKey": known_host_key,
     }
     manifest = tmp_path / "claude-bottle.json"
-    manifest.write_text(json.dumps({"bottles": {"ssh": {"ssh": [entry]}}, "agents": {"tester": {"bottle": "ssh"}}}))
+    # forge.test has a private address: the gate may dial it only where allow_cidrs says so.
+    bottle = {"ssh": [entry], "egress": {"allow_cidrs": [subnet]}}
+    manifest.write_text(json.dumps({"bottles": {"ssh": bottle}, "agents": {"tester": {"bottle": "ssh"}}}))
     return manifest
 
 
@@ -68,8 +70,8 @@ def in_bottle(bottle_id: str, script: str, timeout: float = 120) -> subprocess.C
 
 
 @pytest.fixture
-def bottle(tmp_path, keys, forge, upstream_network) -> Iterator[str]:
-    bottle_id = start(write_manifest(tmp_path, keys, f"forge.test {forge.host_key}"), upstream_network)
+def bottle(tmp_path, keys, forge, upstream_network, upstream_subnet) -> Iterator[str]:
+    bottle_id = start(write_manifest(tmp_path, keys, f"forge.test {forge.host_key}", upstream_subnet), upstream_network)
     yield bottle_id
     bottle_launch("stop", bottle_id)
 
@@ -94,9 +96,9 @@ def test_alias_and_hostname_reach_the_upstream_with_the_granted_key(bottle, forg
     [("forge", 22), ("forge.test", 22), ("[forge.test]:2222", 2222), ("", 2222)],
     ids=["alias", "hostname", "bracketed-host-port", "no-host-field"],
 )
-def test_every_form_of_the_pinned_key_verifies(tmp_path, keys, forge, upstream_network, form, port):
+def test_every_form_of_the_pinned_key_verifies(tmp_path, keys, forge, upstream_network, upstream_subnet, form, port):
     line = f"{form} {forge.host_key}".strip()
-    bottle_id = start(write_manifest(tmp_path, keys, line, port), upstream_network)
+    bottle_id = start(write_manifest(tmp_path, keys, line, upstream_subnet, port), upstream_network)
     try:
         result = in_bottle(bottle_id, "ssh forge echo pinned-ok")
         assert result.stdout == "pinned-ok\n", result.stderr
@@ -104,9 +106,9 @@ def test_every_form_of_the_pinned_key_verifies(tmp_path, keys, forge, upstream_n
         bottle_launch("stop", bottle_id)
 
 
-def test_a_wrong_pinned_key_is_refused(tmp_path, keys, forge, upstream_network):
+def test_a_wrong_pinned_key_is_refused(tmp_path, keys, forge, upstream_network, upstream_subnet):
     impostor = KeyPair.generate().public
-    bottle_id = start(write_manifest(tmp_path, keys, f"forge.test {impostor}"), upstream_network)
+    bottle_id = start(write_manifest(tmp_path, keys, f"forge.test {impostor}", upstream_subnet), upstream_network)
     try:
         result = in_bottle(bottle_id, "ssh forge echo should-not-run")
         assert result.returncode == 255

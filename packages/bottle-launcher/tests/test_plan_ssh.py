@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bottle_launcher.plan import LaunchOptions, Plan, SshRemote, build_runtime_plan
+from dataclasses import replace
+from ipaddress import ip_address, ip_network
+
+from bottle_launcher.plan import LaunchOptions, Plan, SshRemote, build_runtime_plan, gate_fence_script
 from bottle_launcher.plan._ssh import forwards, key_alias, known_hosts_line, ssh_config
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBciZoELc2LK1yk7EfOI5C31dP5Wa2s+Nq9gA4f/kEiA"
@@ -61,3 +64,19 @@ def test_the_gate_exists_only_for_bottles_with_ssh_and_the_fence_opens_its_ports
     assert agent_files[".ssh/config"].mode == 0o600
     # No private key is ever part of the plan: identities travel only at handover.
     assert all(b"PRIVATE KEY" not in f.content for f in with_ssh.agent.files)
+
+
+def test_every_gate_is_fenced_from_internal_addresses_but_those_allow_cidrs_grant():
+    granted = replace(plan(remote()), egress_allow_cidrs=("10.0.0.5/32",))
+    runtime = build_runtime_plan(granted, LaunchOptions(bottle_id="x"))
+    assert runtime.agent.denied == ()  # the agent has a fence of its own: its gates' ports only
+    for gate in runtime.sidecars:
+        assert "172.16.0.0/12" in gate.denied and "169.254.0.0/16" in gate.denied and "fc00::/7" in gate.denied
+        assert "10.0.0.0/8" not in gate.denied and "10.0.0.4/32" in gate.denied  # the hole, and around it
+        assert not any(ip_address("10.0.0.5") in ip_network(r) for r in gate.denied)
+    script = gate_fence_script(runtime.sidecars[0].denied)
+    v4, v6 = script.split("ip6tables-restore")
+    assert "-A OUTPUT -d 172.16.0.0/12 -j REJECT" in v4 and "fc00::/7" not in v4
+    assert "-A OUTPUT -d fc00::/7 -j REJECT" in v6 and "172.16.0.0/12" not in v6
+    # Loopback (Docker's DNS) and replies to the agent come before any refusal.
+    assert v4.index("-o lo -j ACCEPT") < v4.index("REJECT") and v4.index("ESTABLISHED") < v4.index("REJECT")

@@ -355,3 +355,43 @@ def test_ordinary_user_names_load(write, home, user):
     loaded = load_ok(write, home, manifest(ssh=[ssh_entry(User=user)], git=[git_entry(Host="forge", User=user)]))
     bottle = loaded.bottles["dev"].bottle
     assert bottle.ssh[0].user == bottle.git[0].user == user
+
+
+@pytest.mark.parametrize(
+    ("section", "overrides", "where", "address"),
+    [
+        ("ssh", {"ExtraHosts": {"gitea.example.com": "100.64.0.7"}}, "ExtraHosts['gitea.example.com']", "100.64.0.7"),
+        ("git", {"ExtraHosts": {"gitea.example.com": "fd00::1"}}, "ExtraHosts['gitea.example.com']", "fd00::1"),
+        ("ssh", {"Hostname": "10.1.2.3"}, "Hostname", "10.1.2.3"),
+        ("git", {"Hostname": "169.254.169.254"}, "Hostname", "169.254.169.254"),
+        ("ssh", {"Hostname": "127.0.0.1"}, "Hostname", "127.0.0.1"),
+    ],
+)
+def test_an_upstream_pinned_to_an_internal_address_needs_allow_cidrs(write, home, section, overrides, where, address):
+    entry = (ssh_entry if section == "ssh" else git_entry)(**overrides)
+    path, message = one_issue(write, home, manifest(**{section: [entry]}))
+    assert path == f"bottles.dev.{section}[0].{where}"
+    assert f"{address} is an internal address" in message and "bottles.dev.egress.allow_cidrs" in message
+    # Granted, it loads; and a public address never needed it.
+    network = "fd00::/64" if ":" in address else f"{address}/32"
+    load_ok(write, home, manifest(**{section: [entry]}, egress={"allow_cidrs": [network]}))
+    public = {k: ("1.1.1.1" if k == "Hostname" else {"gitea.example.com": "8.8.8.8"}) for k in overrides}
+    load_ok(write, home, manifest(**{section: [(ssh_entry if section == "ssh" else git_entry)(**public)]}))
+
+
+def test_checkouts_name_repositories_the_bottle_serves_once(write, home):
+    bottle = {"git": [git_entry(Host="forge", Repos=["demo/app", "other/app", "demo/docs"])]}
+    agents = {"helper": {"bottle": "dev", "checkout": ["demo/app", "nope/missing", "other/app", "demo/docs.git"]}}
+    found = issues_of(write, home, {"bottles": {"dev": bottle}, "agents": agents})
+    assert found == [
+        (
+            "agents.helper.checkout[1]",
+            "'nope/missing' is not a repository of bottle 'dev''s git entries; "
+            "they serve: demo/app, other/app, demo/docs",
+        ),
+        ("agents.helper.checkout[2]", "'other/app' would be checked out into 'app', like 'demo/app'; list it once"),
+    ]
+    agents["helper"]["checkout"] = ["demo/app", "demo/docs"]
+    loaded = load_ok(write, home, {"bottles": {"dev": bottle}, "agents": agents})
+    assert loaded.agent("helper").agent.checkout == ["demo/app", "demo/docs"]
+    assert [bm.checkout_folder(r) for r in ["demo/app", "a/b/c.git"]] == ["app", "c"]

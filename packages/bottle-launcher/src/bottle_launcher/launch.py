@@ -28,10 +28,12 @@ from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, RuntimePlan, Secrets, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
 from .prune import prune_orphans
+from .rescue import Mode
 from .runtime.docker import DockerBackend
 from .runtime.docker._backend import check_runtime, detect_runtime
 from .runtime.plugin.interface import ContainerInfo
 from .skills import skill_files, skill_roots
+from .teardown import remove_bottle
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
 
@@ -45,6 +47,7 @@ class StartRequest:
     detach: bool
     runtime: str | None
     egress_network: str | None
+    discard: bool = False  # at the end, remove unsaved work instead of saving it
 
 
 class Interrupted(Exception):
@@ -125,7 +128,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         if answer not in ("y", "yes"):
             console.print("not started")
             return 1
-    prune_orphans(backend)
+    prune_orphans(backend, say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
     bottle_id = secrets.token_hex(4)
     ca = make_ca(plan.bottle, bottle_id)
     options = LaunchOptions(
@@ -145,10 +148,16 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     gate_files = egress.handover_files(ca, sealed.known)
     sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
     keep = False
+    ran = False  # the agent's command was let start: its working folder may hold work
+    interrupted = False
     try:
         with signals_raise():
             with console.status("starting bottle") as status:
                 backend.up(runtime_plan, lambda line: status.update(line[:100]), sidecar_secrets)
+                if plan.checkouts:
+                    status.update("checking out " + ", ".join(c.repo for c in plan.checkouts))
+                    backend.check_out(runtime_plan)
+            ran = True
             if request.detach:
                 backend.hand_over(runtime_plan, agent_secrets)
                 keep = True
@@ -158,9 +167,11 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:
+        interrupted = True
         console.print("interrupted; removing the bottle")
         return 130
     except Interrupted as exc:
+        interrupted = True
         console.print(f"{exc}; removing the bottle")
         return 128 + exc.signum
     finally:
@@ -168,7 +179,25 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             # Ignore further signals so a second Ctrl-C cannot leave half a bottle behind.
             with _shielded():
                 _print_summary(backend, runtime_plan, console)
-                backend.down(runtime_plan.bottle_id)
+                if not ran:  # claude never started: there is no work to lose
+                    backend.down(runtime_plan.bottle_id)
+                else:
+                    remove_bottle(
+                        backend,
+                        runtime_plan.bottle_id,
+                        plan.agent,
+                        mode=_end_mode(request, interrupted=interrupted),
+                        say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
+                        ask=lambda question: _ask(console, question),
+                    )
+
+
+def _end_mode(request: StartRequest, *, interrupted: bool) -> Mode:
+    """Ask at a terminal after a session that ended by itself; save without asking when there is
+    no terminal or a signal ended it; nothing with --discard."""
+    if request.discard:
+        return "discard"
+    return "ask" if _tty() and not interrupted else "save"
 
 
 def _notifier(plan: RuntimePlan) -> Callable[[ContainerInfo], None]:

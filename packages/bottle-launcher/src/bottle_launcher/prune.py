@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
 
+from .rescue import Mode
 from .runtime import BottleInfo, RuntimeBackend
+from .teardown import remove_bottle
 
 
 def _alive(pid: int) -> bool:
@@ -27,11 +30,12 @@ def is_orphan(info: BottleInfo, host: str) -> bool:
     return not (info.detached and info.agent_state == "running")
 
 
-def prune_orphans(backend: RuntimeBackend) -> list[str]:
+def prune_orphans(backend: RuntimeBackend, say: Callable[[str], None], mode: Mode = "save") -> list[str]:
+    """Remove orphans, saving their unpushed work first: their launcher died before it could."""
     host = socket.gethostname()
     removed = []
     for info in backend.list():
         if is_orphan(info, host):
-            backend.down(info.bottle_id)
+            remove_bottle(backend, info.bottle_id, info.agent, mode=mode, say=say)
             removed.append(info.bottle_id)
     return removed

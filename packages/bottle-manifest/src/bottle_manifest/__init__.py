@@ -9,7 +9,7 @@
 from ._defaults import DEFAULT_EGRESS_ALLOWLIST
 from ._discovery import FILENAME
 from ._errors import Issue, ManifestError, ManifestNotFoundError
-from ._loader import Manifest, Sourced, load
+from ._loader import Manifest, Sourced, checkout_folder, load
 from ._models import Agent, Bottle, ClaudeOptions, Credential, Egress, GitEntry, ManifestFile, Resources, SshEntry
 from ._resolve import Prompt, PromptRequest, resolve_env
 from ._schema import json_schema
@@ -39,6 +39,7 @@ __all__ = [
     "Resources",
     "Sourced",
     "SshEntry",
+    "checkout_folder",
     "env_source",
     "format_size",
     "json_schema",

@@ -103,6 +103,37 @@ def _dangling_bottles(raw: list[tuple[Path, Any]]) -> list[Issue]:
     return issues
 
 
+def checkout_folder(repo: str) -> str:
+    """The folder (under the working folder) a repository is checked out into: its name."""
+    name = repo.rsplit("/", 1)[-1]
+    return name.removesuffix(".git") or name
+
+
+def _checkouts(bottles: dict[str, Sourced], agents: dict[str, Sourced]) -> list[Issue]:
+    """Each repository an agent checks out is one its bottle's git gate serves, once."""
+    issues = []
+    for name, sourced in agents.items():
+        agent = sourced.agent
+        bottle = bottles[agent.bottle].bottle if agent is not None else None
+        if agent is None or bottle is None:
+            continue
+        served = [repo for entry in bottle.git for repo in entry.repos]
+        folders: dict[str, str] = {}
+        for index, repo in enumerate(agent.checkout):
+            where = json_path(("agents", name, "checkout", index))
+            if repo not in served:
+                known = ", ".join(served) or "none (it has no git entries)"
+                message = f"{repo!r} is not a repository of bottle {agent.bottle!r}'s git entries; they serve: {known}"
+                issues.append(Issue(str(sourced.source), where, message))
+                continue
+            folder = checkout_folder(repo)
+            if folder in folders:
+                message = f"{repo!r} would be checked out into {folder!r}, like {folders[folder]!r}; list it once"
+                issues.append(Issue(str(sourced.source), where, message))
+            folders[folder] = repo
+    return issues
+
+
 def load(
     manifest: str | os.PathLike[str] | None = None,
     *,
@@ -138,6 +169,8 @@ def load(
         for name, agent in parsed.agents.items():
             agents[name] = Sourced(name, path, agent=agent)
     issues += _dangling_bottles(raw)
+    if not issues:
+        issues += _checkouts(bottles, agents)
     if issues:
         raise ManifestError(issues)
     return Manifest(found.files, bottles, agents)

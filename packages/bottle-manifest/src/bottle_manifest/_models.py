@@ -172,6 +172,11 @@ class Agent(_Model):
     skills: list[SkillName] = Field(default_factory=list)
     prompt: str | None = None
     claude: ClaudeOptions = Field(default_factory=ClaudeOptions)
+    checkout: list[RepoPath] = Field(
+        default_factory=list,
+        description="Repositories of the bottle's `git` entries cloned through the git gate into the working "
+        "folder before claude starts (each into a folder named after it); with one, claude starts inside it.",
+    )
 
 
 class ManifestFile(_Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import types
 from collections.abc import Sequence
 from typing import Annotated, Any, Union, get_args, get_origin
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from ._errors import Issue, json_path
-from ._models import Credential, ManifestFile
+from ._models import Bottle, Credential, ManifestFile
 from ._sizes import format_size
 
 _TYPE_WORDS = {
@@ -166,6 +167,7 @@ def _cross_checks(manifest: ManifestFile, file: str) -> list[Issue]:
                     )
                 else:
                     seen[entry.host] = where
+        issues += _internal_upstreams(name, bottle, file)
         limits = bottle.resources
         if limits.tmp is not None and limits.memory is not None and limits.tmp >= limits.memory:
             issues.append(
@@ -185,6 +187,55 @@ def _cross_checks(manifest: ManifestFile, file: str) -> list[Issue]:
                             json_path(("bottles", name, "env", key)),
                             "a credential needs the mitmproxy egress backend: pipelock cannot swap it in, so the "
                             "agent would hold the real value; give it as a string or drop egress.backend",
+                        )
+                    )
+    return issues
+
+
+_CGNAT = ipaddress.ip_network("100.64.0.0/10")
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Not the internet: what a gate's fence refuses unless allow_cidrs grants it."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_unspecified
+        or address.is_reserved
+        or address.is_multicast
+        or (isinstance(address, ipaddress.IPv4Address) and address in _CGNAT)
+    )
+
+
+def _internal_upstreams(name: str, bottle: Bottle, file: str) -> list[Issue]:
+    """An ssh or git upstream pinned to an internal address (an IP Hostname, or ExtraHosts) that
+    allow_cidrs does not cover: its gate could never reach it, so say so before anything starts.
+    A name resolved by DNS is checked by the gate's fence when it dials."""
+    granted = [ipaddress.ip_network(cidr) for cidr in bottle.egress.allow_cidrs]
+    issues: list[Issue] = []
+    for section, entries in (("ssh", bottle.ssh), ("git", bottle.git)):
+        for index, entry in enumerate(entries):
+            pinned: list[tuple[tuple[str | int, ...], str]] = [
+                (("ExtraHosts", host), address) for host, address in entry.extra_hosts.items()
+            ]
+            try:
+                ipaddress.ip_address(entry.hostname)
+                pinned.append((("Hostname",), entry.hostname))
+            except ValueError:
+                pass
+            for where, text in pinned:
+                address = ipaddress.ip_address(text)
+                if _internal(address) and not any(address in network for network in granted):
+                    issues.append(
+                        Issue(
+                            file,
+                            json_path(("bottles", name, section, index, *where)),
+                            f"{address} is an internal address: the {section} gate may dial it only if "
+                            f"bottles.{name}.egress.allow_cidrs has a range covering it (for example "
+                            f'"{address}/{address.max_prefixlen}")',
                         )
                     )
     return issues

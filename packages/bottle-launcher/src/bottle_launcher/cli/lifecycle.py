@@ -12,6 +12,7 @@ from ..errors import LaunchError
 from ..prune import is_orphan, prune_orphans
 from ..runtime.docker import DockerBackend
 from ..runtime.plugin.interface import BottleInfo
+from ..teardown import remove_bottle
 
 
 @click.command()
@@ -64,25 +65,33 @@ def find_bottles(backend: DockerBackend, target: str) -> list[BottleInfo]:
 
 @click.command()
 @click.argument("target")
-def stop(target: str) -> None:
-    """Remove a bottle, by id or by agent name (every bottle of that agent)."""
+@click.option("--discard", is_flag=True, help="Remove unsaved work instead of saving it to the host.")
+def stop(target: str, discard: bool) -> None:
+    """Remove a bottle, by id or by agent name (every bottle of that agent). Work the agent did
+    not push is saved to the host first (see docs/workspace.md) unless --discard."""
     backend = DockerBackend()
     for info in find_bottles(backend, target):
-        backend.down(info.bottle_id)
+        remove_bottle(backend, info.bottle_id, info.agent, mode="discard" if discard else "save", say=_say)
         click.echo(f"removed {info.bottle_id} ({info.agent})")
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
 
 
 @click.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove detached and other launchers' bottles.")
-def prune(everything: bool) -> None:
-    """Remove what killed launchers left behind."""
+@click.option("--discard", is_flag=True, help="Remove unsaved work instead of saving it to the host.")
+def prune(everything: bool, discard: bool) -> None:
+    """Remove what killed launchers left behind, saving the work they had not pushed."""
     backend = DockerBackend()
     if everything:
-        removed = [info.bottle_id for info in backend.list()]
-        for bottle_id in removed:
-            backend.down(bottle_id)
+        infos = backend.list()
+        for info in infos:
+            remove_bottle(backend, info.bottle_id, info.agent, mode="discard" if discard else "save", say=_say)
+        removed = [info.bottle_id for info in infos]
     else:
-        removed = prune_orphans(backend)
+        removed = prune_orphans(backend, say=_say, mode="discard" if discard else "save")
     for bottle_id in removed:
         click.echo(f"removed {bottle_id}")
     host = socket.gethostname()

@@ -23,6 +23,7 @@ from ._options import manifest_option
     metavar="NAME",
     help="Attach the sidecars to this existing Docker network as their way out.",
 )
+@click.option("--discard", is_flag=True, help="At the end, remove unsaved work instead of saving it to the host.")
 @manifest_option
 def start(
     agent: str,
@@ -31,8 +32,9 @@ def start(
     detach: bool,
     runtime: str | None,
     egress_network: str | None,
+    discard: bool,
     manifest_path: Path | None,
 ) -> None:
     """Start AGENT in a new bottle and attach to it. After `--`, COMMAND runs instead of claude."""
-    request = StartRequest(agent, manifest_path, command, yes, detach, runtime, egress_network)
+    request = StartRequest(agent, manifest_path, command, yes, detach, runtime, egress_network, discard)
     sys.exit(run_start(request, Console(stderr=True)))

@@ -13,10 +13,10 @@ values (they would have to be written into its config file, which is not a tmpfs
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING, Any
 
 from ..egress_ca import BottleCA
+from ..plan._fence import internal_ranges
 from . import _yaml
 from ._gate_config import EGRESS_PORT, HANDOVER, gate_config
 
@@ -24,42 +24,6 @@ if TYPE_CHECKING:
     from ..plan._model import Plan
 
 PIPELOCK_IMAGE_VAR = "BOTTLE_PIPELOCK_IMAGE"
-
-# pipelock's SSRF check refuses these unless a range is left out; allow_cidrs is applied by
-# leaving its ranges out of this list, the same ranges the mitmproxy addon treats as internal.
-INTERNAL_RANGES = (
-    "0.0.0.0/8",
-    "10.0.0.0/8",
-    "100.64.0.0/10",
-    "127.0.0.0/8",
-    "169.254.0.0/16",
-    "172.16.0.0/12",
-    "192.0.0.0/24",
-    "192.168.0.0/16",
-    "198.18.0.0/15",
-    "224.0.0.0/4",
-    "240.0.0.0/4",
-    "::1/128",
-    "::/128",
-    "fc00::/7",
-    "fe80::/10",
-    "ff00::/8",
-)
-
-
-def internal_ranges(allow_cidrs: tuple[str, ...]) -> list[str]:
-    """INTERNAL_RANGES with every allow_cidrs range cut out of them."""
-    allowed = [ipaddress.ip_network(c) for c in allow_cidrs]
-    remaining = [ipaddress.ip_network(r) for r in INTERNAL_RANGES]
-    for hole in allowed:
-        pieces: list[Any] = []
-        for network in remaining:
-            if network.version != hole.version or not network.overlaps(hole):
-                pieces.append(network)
-            elif not hole.supernet_of(network):
-                pieces.extend(network.address_exclude(hole))
-        remaining = pieces
-    return [str(n) for n in sorted(remaining, key=lambda n: (n.version, n.network_address, n.prefixlen))]
 
 
 def pipelock_config(plan: Plan) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from ._build import build_plan
 from ._describe import describe
+from ._fence import agent_fence_script, gate_fence_script
 from ._model import EnvVar, GitRemote, Plan, SshRemote
 from ._runtime import (
     LABEL,
@@ -12,7 +13,6 @@ from ._runtime import (
     RuntimePlan,
     Secrets,
     build_runtime_plan,
-    fence_script,
 )
 
 __all__ = [
@@ -27,8 +27,9 @@ __all__ = [
     "RuntimePlan",
     "Secrets",
     "SshRemote",
+    "agent_fence_script",
     "build_plan",
     "build_runtime_plan",
     "describe",
-    "fence_script",
+    "gate_fence_script",
 ]

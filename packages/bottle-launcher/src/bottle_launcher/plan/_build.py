@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from bottle_manifest import AgentSpec
+from bottle_manifest import AgentSpec, checkout_folder
 
-from ._model import EnvVar, GitRemote, Plan, SshRemote
+from ._model import Checkout, EnvVar, GitRemote, Plan, SshRemote
 from ._resources import RESOURCE_KEYS, agent_limits
 
 
@@ -53,4 +53,10 @@ def build_plan(spec: AgentSpec) -> Plan:
         claude_model=spec.agent.claude.model,
         resources=agent_limits(bottle.resources),
         resources_set=tuple(key for key in RESOURCE_KEYS if getattr(bottle.resources, key) is not None),
+        checkouts=tuple(
+            Checkout(repo, f"{entry.host}:{repo}", checkout_folder(repo))
+            for repo in spec.agent.checkout
+            for entry in bottle.git
+            if repo in entry.repos
+        ),
     )

@@ -27,14 +27,18 @@ def claude_state(plan: Plan) -> dict[str, object]:
         # "Make auto mode your default permission mode?", asked at start under any other mode.
         "hasSeenAutoDefaultNudge": True,
         "autoUpdates": False,
+        # The working folder and every checkout in it: the client asks per folder.
         "projects": {
-            WORKDIR: {
-                "hasTrustDialogAccepted": True,
-                "hasCompletedProjectOnboarding": True,
-            }
+            folder: {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}
+            for folder in (WORKDIR, *(f"{WORKDIR}/{c.folder}" for c in plan.checkouts))
         },
     }
     return state
+
+
+def start_folder(plan: Plan) -> str:
+    """Where claude starts: inside the checkout when there is exactly one, else the working folder."""
+    return f"{WORKDIR}/{plan.checkouts[0].folder}" if len(plan.checkouts) == 1 else WORKDIR
 
 
 def claude_settings(plan: Plan) -> dict[str, object]:

@@ -38,6 +38,15 @@ class GitRemote:
 
 
 @dataclass(frozen=True)
+class Checkout:
+    """A repository cloned through the git gate into the working folder before claude starts."""
+
+    repo: str  # owner/name, as the bottle's git entry serves it
+    url: str  # as the agent's own clones spell it (`<Host>:<repo>`), rewritten to the gate
+    folder: str  # under the working folder
+
+
+@dataclass(frozen=True)
 class Plan:
     agent: str
     bottle: str
@@ -57,3 +66,4 @@ class Plan:
     claude_model: str | None = None
     resources: Limits = AGENT  # the agent's limits: the manifest's `resources` over the defaults
     resources_set: tuple[str, ...] = ()  # the keys the manifest's `resources` set
+    checkouts: tuple[Checkout, ...] = ()

@@ -8,7 +8,6 @@ should serve). Everything else is decided here.
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,9 +16,11 @@ from ..egress import backend_for
 from ..egress._gate_config import EGRESS_PORT
 from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
-from ._claude import AGENT_HOME, WORKDIR, claude_files
+from ._claude import AGENT_HOME, WORKDIR, claude_files, start_folder
+from ._fence import internal_ranges
 from ._model import Plan
 from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
+from ._workspace import work_volume
 
 LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
@@ -27,6 +28,8 @@ HANDOVER_DIR = "/run/bottle"
 EGRESS_UID = 999
 AGENT_CA = f"{AGENT_HOME}/.bottle/ca.pem"
 AGENT_CA_BUNDLE = f"{AGENT_HOME}/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
+# The folder the agent's entrypoint (and `bottle-launch exec`) starts in, where it exists.
+START_FOLDER_VAR = "BOTTLE_START_FOLDER"
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,12 @@ class NetworkSpec:
     internal: bool
     labels: dict[str, str]
     external: bool = False  # given by --egress-network: joined, never created or removed
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    name: str
+    labels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ class ContainerSpec:
     handover: str | None = None  # the tmpfs directory Secrets are written into
     working_dir: str | None = None
     limits: Limits | None = None  # memory, pids, CPU, disk (plan/_resources.py); None: the engine's own
+    denied: tuple[str, ...] = ()  # ranges it may not dial (a gate's fence, plan/_fence.py)
+    mounts: dict[str, str] = field(default_factory=dict)  # volume name -> path in the container
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,7 @@ class RuntimePlan:
     networks: tuple[NetworkSpec, ...]
     sidecars: tuple[ContainerSpec, ...]
     agent: ContainerSpec
+    volumes: tuple[VolumeSpec, ...] = ()
 
     @property
     def internal_network(self) -> str:
@@ -169,6 +181,10 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         gitconfig = FileSpec(AGENT_HOME, ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
         agent_files = (*agent_files, gitconfig)
     limits = bottle_limits(plan, options.engine)["agent"]
+    work = VolumeSpec(work_volume(plan.agent, bid), _labels(bid, plan, options, "work"))
+    environment = proxy_environment("egress-gate")
+    if start_folder(plan) != WORKDIR:
+        environment[START_FOLDER_VAR] = start_folder(plan)
     agent = ContainerSpec(
         name=f"{stem}-agent",
         role="agent",
@@ -176,7 +192,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         command=agent_command(plan, options.command),
         labels=_labels(bid, plan, options, "agent"),
         networks=(internal.name,),
-        environment=proxy_environment("egress-gate"),
+        environment=environment,
         tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m"), **({"/tmp": tmp_mount(limits.tmp)} if limits.tmp else {})},
         files=agent_files,
         user=str(AGENT_UID),
@@ -184,8 +200,9 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         handover=HANDOVER_DIR,
         working_dir=WORKDIR,
         limits=limits,
+        mounts={work.name: WORKDIR},
     )
-    return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent)
+    return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent, (work,))
 
 
 def _tmpfs(uid: int, size: str) -> str:
@@ -221,6 +238,7 @@ def _sidecar(
         networks=networks,
         ready_event="ready",
         limits=fit(GATES.get(role, GATE), options.engine),
+        denied=tuple(internal_ranges(plan.egress_allow_cidrs)),
         **spec,
     )
 
@@ -254,28 +272,3 @@ def _ssh_files(plan: Plan) -> tuple[FileSpec, ...]:
         FileSpec(AGENT_HOME, ".ssh/config", _ssh.ssh_config(plan, HANDOVER_DIR).encode(), 0o600, AGENT_UID),
         FileSpec(AGENT_HOME, ".ssh/known_hosts.pinned", _ssh.known_hosts(plan).encode(), 0o644, AGENT_UID),
     )
-
-
-def fence_script(allowed: list[tuple[str, int]]) -> str:
-    """Rules for the agent's namespace: loopback, replies, and its own sidecars only. Run by a
-    short-lived helper holding NET_ADMIN; the agent itself never holds it. One iptables-restore
-    per family: each is one transaction, so a failure cannot leave half a fence, and one process
-    instead of one per rule (35 ms of the helper's 205 ms, measured)."""
-    ipv4 = [
-        "*filter",
-        ":INPUT DROP [0:0]",
-        ":FORWARD DROP [0:0]",
-        ":OUTPUT DROP [0:0]",
-        "-A INPUT -i lo -j ACCEPT",
-        "-A OUTPUT -o lo -j ACCEPT",
-        "-A INPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-        "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT",
-        *(f"-A OUTPUT -d {ipaddress.IPv4Address(ip)}/32 -p tcp --dport {int(port)} -j ACCEPT" for ip, port in allowed),
-        "COMMIT",
-    ]
-    # No IPv6 route is allowed at all; where the namespace has IPv6, close it the same way.
-    ipv6 = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT DROP [0:0]"]
-    ipv6 += ["-A INPUT -i lo -j ACCEPT", "-A OUTPUT -o lo -j ACCEPT", "COMMIT"]
-    lines = ["set -e", "iptables-restore <<'RULES'", *ipv4, "RULES"]
-    lines += ["if [ -e /proc/net/if_inet6 ]; then", "ip6tables-restore <<'RULES'", *ipv6, "RULES", "fi"]
-    return "\n".join([*lines, "echo fenced"])

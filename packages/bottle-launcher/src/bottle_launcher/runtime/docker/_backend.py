@@ -19,15 +19,18 @@ import requests.exceptions
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
-from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, fence_script
+from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
 from ...plan._resources import AGENT, EngineLimits, Limits
 from ...plan._runtime import AGENT_UID
+from ...plan._workspace import checkout_script
 from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
 from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
 from ._watch import GateWatch, container_info, log_tail
+from ._workspace import Helper, check_out
+from ._workspace import helper as workspace_helper
 
 READY_TIMEOUT = 30.0
 FENCE_TIMEOUT = 30.0
@@ -126,6 +129,8 @@ class DockerBackend:
         for key in {c.image for c in (*plan.sidecars, plan.agent)}:
             self.image(key, progress)
         self._create_networks(plan)
+        for volume in plan.volumes:
+            self.client.volumes.create(volume.name, labels=volume.labels)
         subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
         progress("starting sidecars")
         secrets = sidecar_secrets or {}
@@ -139,7 +144,7 @@ class DockerBackend:
             # while the agent is started and fenced. The agent's command cannot run before its
             # own handover, which comes only after all of this.
             ready = [
-                pool.submit(self._sidecar_ready, spec, started[spec.name], secrets.get(spec.role), give_up)
+                pool.submit(self._sidecar_ready, plan, spec, started[spec.name], secrets.get(spec.role), give_up)
                 for spec in plan.sidecars
             ]
             try:
@@ -150,7 +155,7 @@ class DockerBackend:
                 agent_id = self._start(plan.agent, plan, extra_hosts=hosts)
                 pool.submit(self._open_handover, plan, agent_id)
                 progress("fencing agent network")
-                self._fence(plan, agent_id, allowed)
+                self._fence(plan, agent_id, "agent", agent_fence_script(allowed))
                 progress("waiting for sidecars")
                 for wait in ready:
                     wait.result()
@@ -190,6 +195,7 @@ class DockerBackend:
             runtime=plan.options.runtime,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
+            binds={name: {"bind": path, "mode": "rw"} for name, path in spec.mounts.items()} or None,
             **limit_options(spec.limits),
         )
         networking = self.api.create_networking_config({spec.networks[0]: self.api.create_endpoint_config()})
@@ -237,9 +243,18 @@ class DockerBackend:
             time.sleep(0.01)
 
     def _sidecar_ready(
-        self, spec: ContainerSpec, started: Future[str], secrets: Secrets | None, give_up: threading.Event
+        self,
+        plan: RuntimePlan,
+        spec: ContainerSpec,
+        started: Future[str],
+        secrets: Secrets | None,
+        give_up: threading.Event,
     ) -> None:
         container_id = started.result()
+        # Before its handover: a gate dials nothing before it has its secrets (the ssh gate has
+        # none, and dials only when the agent connects, which comes after every gate is ready).
+        if spec.denied:
+            self._fence(plan, container_id, spec.role, gate_fence_script(spec.denied))
         if spec.handover:
             secrets = secrets or Secrets()
             self._handover(container_id, spec).send(secrets.files, encode_env(secrets.env))
@@ -274,31 +289,31 @@ class DockerBackend:
             raise LaunchError(f"sidecar {spec.role} has no address on {network}")
         return str(address)
 
-    def _fence(self, plan: RuntimePlan, agent_id: str, allowed: list[tuple[str, int]]) -> None:
+    def _fence(self, plan: RuntimePlan, container_id: str, role: str, script: str) -> None:
         # runc, always, even where the engine's default runtime is gVisor: iptables must write the
-        # kernel's rules for the namespace the agent's sandbox uses, and gVisor has no nftables
+        # kernel's rules for the namespace the container's sandbox uses, and gVisor has no nftables
         # ("Failed to initialize nft: Protocol not supported", measured). The helper runs only
         # our own fence script, and only until it exits.
         host_config = self.api.create_host_config(
-            network_mode=f"container:{agent_id}",
+            network_mode=f"container:{container_id}",
             cap_drop=["ALL"],
             cap_add=["NET_ADMIN", "NET_RAW"],
             runtime="runc",
         )
         helper = self.api.create_container(
             self.image("egress"),
-            entrypoint=["sh", "-c", fence_script(allowed)],
+            entrypoint=["sh", "-c", script],
             user="0",
             labels=plan.labels("fence"),
             host_config=host_config,
-            name=f"bottle-{plan.plan.agent}-{plan.bottle_id}-fence",
+            name=f"bottle-{plan.plan.agent}-{plan.bottle_id}-fence-{role}",
         )["Id"]
         try:
             self.api.start(helper)
             result = self.api.wait(helper, timeout=FENCE_TIMEOUT)
             if result.get("StatusCode") != 0:
                 logs = self.api.logs(helper).decode(errors="replace").strip()
-                raise LaunchError(f"fencing the agent's network failed:\n{logs}")
+                raise LaunchError(f"fencing the {role}'s network failed:\n{logs}")
         finally:
             self.api.remove_container(helper, force=True)
 
@@ -318,6 +333,21 @@ class DockerBackend:
         if handover is None:
             handover = self._handover(plan.agent.name, plan.agent)
         handover.send(secrets.files, encode_env(secrets.env))
+
+    def check_out(self, plan: RuntimePlan) -> None:
+        script = checkout_script(plan.plan)
+        if script is not None:
+            check_out(self.api, plan.agent.name, script)
+
+    def workspace(self, bottle_id: str) -> contextlib.AbstractContextManager[Helper | None]:
+        return workspace_helper(self.client, bottle_id, self.image("agent"))
+
+    def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
+        """Stop the agent (SIGTERM, then SIGKILL), so its working folder holds still."""
+        for container in self._containers(bottle_id):
+            if container.labels.get(f"{LABEL}.role") == "agent" and container.status == "running":
+                with contextlib.suppress(docker.errors.APIError):
+                    container.stop(timeout=timeout)
 
     def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
         watch = GateWatch(self.api, plan.bottle_id, notify) if notify else contextlib.nullcontext()
@@ -398,11 +428,21 @@ class DockerBackend:
     # -- inventory and teardown -----------------------------------------------------------
     def _containers(self, bottle_id: str | None = None) -> list[Any]:
         label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
-        return self.client.containers.list(all=True, filters={"label": label})
+        # Not containers.list(): it inspects each one, and fails whole on one that another
+        # launcher removes meanwhile (a prune racing a stop). Such a container is simply gone.
+        found = []
+        for summary in self.api.containers(all=True, filters={"label": label}):
+            with contextlib.suppress(docker.errors.NotFound):
+                found.append(self.client.containers.get(summary["Id"]))
+        return found
 
     def _networks(self, bottle_id: str | None = None) -> list[Any]:
         label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
         return self.client.networks.list(filters={"label": label})
+
+    def _volumes(self, bottle_id: str | None = None) -> list[Any]:
+        label = f"{LABEL}.id={bottle_id}" if bottle_id else f"{LABEL}.id"
+        return self.client.volumes.list(filters={"label": label})
 
     def down(self, bottle_id: str) -> None:
         with self._lock:
@@ -411,6 +451,7 @@ class DockerBackend:
             handover.close()  # unsent: nothing is handed over
         _each(lambda container: container.remove(force=True), self._containers(bottle_id))
         _each(lambda network: network.remove(), self._networks(bottle_id))
+        _each(lambda volume: volume.remove(force=True), self._volumes(bottle_id))
 
     def list(self) -> list[BottleInfo]:
         grouped: dict[str, dict[str, Any]] = {}

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
 from ...plan import RuntimePlan, Secrets
 from ...plan._resources import EngineLimits
+from ...rescue import WorkspaceReader
 
 # Containers a bottle has only for a moment while it starts; they say nothing of its health.
-HELPER_ROLES = frozenset({"fence"})
+HELPER_ROLES = frozenset({"fence", "rescue"})
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,18 @@ class RuntimeBackend(Protocol):
     def engine_limits(self, runtime: str | None) -> EngineLimits:
         """What the engine can limit: its CPUs, its cgroup controllers, a writable layer's size."""
 
+    def check_out(self, plan: RuntimePlan) -> None:
+        """Clone the plan's checkouts into the agent's working folder, before its command may
+        start; raise LaunchError with git's reason if one fails."""
+
+    def workspace(self, bottle_id: str) -> AbstractContextManager[WorkspaceReader | None]:
+        """A reader of the bottle's working folder (rescue/), or None if it has none."""
+
+    def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
+        """Stop the agent so that its working folder holds still; its gates keep running."""
+
     def down(self, bottle_id: str) -> None:
-        """Remove every container and network of the bottle; safe to call twice."""
+        """Remove every container, network and volume of the bottle; safe to call twice."""
 
     def list(self) -> list[BottleInfo]: ...
 

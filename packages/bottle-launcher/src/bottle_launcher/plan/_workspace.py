@@ -1,0 +1,35 @@
+"""The agent's working folder: a volume of its own, what is checked out into it at start, and
+the helper that reads it at the end.
+
+The folder is a Docker volume rather than the container's writable layer because under gVisor
+the writable layer lives inside the sandbox (runsc's default `--overlay2=root:self`): it vanishes
+with the sandbox, and the engine cannot read it (`docker cp`, `docker diff`). A volume outlives
+the agent's process, so unsaved work can be found and saved after claude has exited.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from ._claude import WORKDIR
+from ._model import Plan
+
+WORK_VOLUME_SUFFIX = "work"
+CHECKOUT_TIMEOUT = 600  # seconds for every clone together
+
+
+def work_volume(agent: str, bottle_id: str) -> str:
+    return f"bottle-{agent}-{bottle_id}-{WORK_VOLUME_SUFFIX}"
+
+
+def checkout_script(plan: Plan) -> str | None:
+    """Clone each checkout the way the agent's own clones go (its ~/.gitconfig sends the URL to
+    the git gate, which refreshes its mirror from upstream first); the first failure stops it,
+    saying which. None when there is nothing to check out."""
+    if not plan.checkouts:
+        return None
+    lines = ["set -u", f"cd {shlex.quote(WORKDIR)}"]
+    for checkout in plan.checkouts:
+        url, folder, repo = (shlex.quote(v) for v in (checkout.url, checkout.folder, checkout.repo))
+        lines.append(f"git clone -q -- {url} {folder} || {{ echo checkout of {repo} failed >&2; exit 1; }}")
+    return "\n".join(lines)

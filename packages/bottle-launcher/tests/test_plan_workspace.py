@@ -1,0 +1,51 @@
+"""The working folder in the plan: its volume, the checkouts and where claude starts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+
+from bottle_launcher.plan import GitRemote, LaunchOptions, Plan, build_runtime_plan
+from bottle_launcher.plan._model import Checkout
+from bottle_launcher.plan._workspace import checkout_script
+
+KEY = "git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBciZoELc2LK1yk7EfOI5C31dP5Wa2s+Nq9gA4f/kEiA"
+REMOTE = GitRemote("forge", "git.example.com", 22, "git", ("demo/app", "demo/docs"), KEY)
+
+
+def plan(*checkouts: Checkout) -> Plan:
+    base = Plan("dev", "b", (), (), (), None, (), (REMOTE,), ("api.anthropic.com",))
+    return replace(base, checkouts=checkouts)
+
+
+def test_the_working_folder_is_a_volume_of_the_bottle_s_own():
+    runtime = build_runtime_plan(plan(), LaunchOptions(bottle_id="x1"))
+    (volume,) = runtime.volumes
+    assert volume.name == "bottle-dev-x1-work"
+    assert volume.labels["dev.claude-bottle.id"] == "x1" and volume.labels["dev.claude-bottle.role"] == "work"
+    assert runtime.agent.mounts == {volume.name: "/home/claude/work"}
+    assert "BOTTLE_START_FOLDER" not in runtime.agent.environment
+    assert checkout_script(runtime.plan) is None
+
+
+def test_one_checkout_is_where_claude_starts_and_every_checkout_is_trusted():
+    app, docs = Checkout("demo/app", "forge:demo/app", "app"), Checkout("demo/docs", "forge:demo/docs", "docs")
+    one = build_runtime_plan(plan(app), LaunchOptions(bottle_id="x1"))
+    assert one.agent.environment["BOTTLE_START_FOLDER"] == "/home/claude/work/app"
+    two = build_runtime_plan(plan(app, docs), LaunchOptions(bottle_id="x1"))
+    assert "BOTTLE_START_FOLDER" not in two.agent.environment  # two: claude starts above both
+    state = json.loads(next(f.content for f in two.agent.files if f.path == ".claude.json"))
+    assert set(state["projects"]) == {"/home/claude/work", "/home/claude/work/app", "/home/claude/work/docs"}
+
+
+def test_the_checkout_script_clones_each_and_stops_at_the_first_failure(tmp_path):
+    script = checkout_script(plan(Checkout("demo/app", "forge:demo/app; touch /tmp/x", "app")))
+    assert script is not None
+    assert "'forge:demo/app; touch /tmp/x'" in script  # quoted: a URL is never shell
+    # Run it (with the folder pointed here): git's own reason comes out, and the exit code.
+    done = subprocess.run(
+        ["bash", "-c", script.replace("/home/claude/work", str(tmp_path))], capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "checkout of demo/app failed" in done.stderr and "fatal:" in done.stderr
