@@ -45,6 +45,7 @@ class Request:
     body: str  # the first 4,000 characters
     stream: bool | None  # a Messages API request's "stream"
     turn: str  # the texts of its last user turn
+    users: tuple[str, ...] = ()  # every user text of its conversation
 
     @property
     def bearer(self) -> str | None:
@@ -84,6 +85,7 @@ def recorded(container: Any) -> list[Request]:
                 entry["body"],
                 entry["stream"],
                 entry["turn"],
+                tuple(entry.get("users") or ()),
             )
         )
     return requests

@@ -9,6 +9,7 @@ reaches for another host shows it in the end-of-session summary, and these tests
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import secrets
@@ -296,3 +297,116 @@ def test_the_manifest_knows_exactly_the_clients_permission_modes(images):
     assert found, output.decode()
     choices = set(re.findall(r'"([^"]+)"', found.group(1)))
     assert choices == set(get_args(PermissionMode))
+
+
+# -- sessions that resume (an agent's "persist") -------------------------------------------------
+
+
+PLAIN_SECRET = "plain-" + secrets.token_hex(16)
+CREDENTIAL = "cred-" + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="module")
+def persist_setup(tmp_path_factory, upstream_network, upstream_subnet, standin_ca_path, standin) -> Iterator[Setup]:
+    """Two agents that persist, in a bottle holding an env secret and a credential."""
+    folder = tmp_path_factory.mktemp("persist")
+    bottle = {
+        "egress": {"allow_cidrs": [upstream_subnet], "allowlist": ["api.example.com"]},
+        "env": {"PLAIN_SECRET": "${KEEP_PLAIN}", "API_KEY": {"value": "${KEEP_CRED}", "hosts": ["api.example.com"]}},
+    }
+    agents = {"keeper": {"bottle": "keep", "persist": True}, "stranger": {"bottle": "keep", "persist": True}}
+    manifest = folder / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"keep": bottle}, "agents": agents}))
+    env = {
+        "CLAUDE_BOTTLE_OAUTH_TOKEN": TOKEN,
+        "BOTTLE_EGRESS_UPSTREAM_CA": str(standin_ca_path[1]),
+        "KEEP_PLAIN": PLAIN_SECRET,
+        "KEEP_CRED": CREDENTIAL,
+        "XDG_STATE_HOME": str(folder / "state"),
+    }
+    yield Setup(manifest, upstream_network, env)
+    for agent in agents:
+        bottle_launch("volumes", "rm", agent, env=env)
+
+
+def _ask(setup: Setup, agent: str, *claude: str) -> subprocess.CompletedProcess[str]:
+    result = bottle_launch(*setup.start_args(agent), "--", "claude", *claude, env=setup.env, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def _request_for(standin, question: str) -> Request:
+    requests = recorded(standin)
+    found = next((r for r in reversed(requests) if question in r.turn.splitlines()), None)
+    assert found is not None, f"no request asked {question!r}; the last turns: {[r.turn for r in requests[-5:]]}"
+    return found
+
+
+def _mentions(request: Request, text: str) -> bool:
+    """Whether any user turn of the request's conversation holds `text`."""
+    return any(text in turn for turn in request.users)
+
+
+def _volume_search(client, images, names: list[str], needles: list[str]) -> str:
+    """The files in these volumes that hold any of `needles`, searched in a container (the
+    needles travel base64-encoded, never as themselves on an argv)."""
+    encoded = base64.b64encode("\n".join(needles).encode()).decode()
+    script = f"echo {encoded} | base64 -d > /tmp/needles; grep -rlsF -f /tmp/needles /v || true"
+    mounts = {name: {"bind": f"/v/{i}", "mode": "ro"} for i, name in enumerate(names)}
+    output = client.containers.run(
+        images["agent"], ["-c", script], entrypoint="bash", user="0", volumes=mounts, remove=True, network_mode="none"
+    )
+    return output.decode()
+
+
+def test_a_session_resumes_in_the_agents_next_bottle_and_nowhere_else(client, images, persist_setup, standin):
+    first = _ask(persist_setup, "keeper", "-p", "question-echo")
+    assert "answer-echo from the stand-in" in first.stdout
+    assert "are kept for its next bottle" in first.stderr, first.stderr
+    # A second bottle of the same agent: `--continue` sends the first session's turn along.
+    second = _ask(persist_setup, "keeper", "--continue", "-p", "question-foxtrot")
+    assert "answer-foxtrot from the stand-in" in second.stdout
+    assert _mentions(_request_for(standin, "question-foxtrot"), "question-echo")
+    # Another agent in the same bottle and project has a state of its own.
+    golf = _ask(persist_setup, "stranger", "--continue", "-p", "question-golf")
+    assert "answer-golf from the stand-in" in golf.stdout, golf.stdout + golf.stderr
+    assert not _mentions(_request_for(standin, "question-golf"), "question-echo")
+
+    listed = bottle_launch("volumes", "--json", env=persist_setup.env)
+    assert listed.returncode == 0, listed.stderr
+    keeper = [v for v in json.loads(listed.stdout) if v["agent"] == "keeper"]
+    assert sorted(v["role"] for v in keeper) == ["claude", "work"]
+    assert all(v["project"] == str(persist_setup.manifest.parent) and v["last_used"] for v in keeper), keeper
+    assert all(v["in_use_by"] == [] for v in keeper)
+
+    # No secret is in them; the search does find what is there (the first session's question).
+    names = [v["name"] for v in keeper]
+    assert _volume_search(client, images, names, ["question-echo"]).strip(), "the session is not in the volumes"
+    assert _volume_search(client, images, names, [TOKEN, PLAIN_SECRET, CREDENTIAL]) == ""
+
+    removed = bottle_launch("volumes", "rm", "keeper", env=persist_setup.env)
+    assert removed.returncode == 0, removed.stderr
+    assert not [v for v in client.volumes.list() if v.name in names]
+    # Gone: the next bottle starts afresh.
+    _ask(persist_setup, "keeper", "--continue", "-p", "question-hotel")
+    assert not _mentions(_request_for(standin, "question-hotel"), "question-echo")
+
+
+def test_two_bottles_of_an_agent_that_persists_are_refused(client, persist_setup):
+    started = bottle_launch(
+        *persist_setup.start_args("keeper", "--detach"), "--", "sleep", "infinity", env=persist_setup.env
+    )
+    assert started.returncode == 0, started.stderr
+    bottle_id = started.stdout.strip()
+    try:
+        second = bottle_launch(*persist_setup.start_args("keeper"), "--", "true", env=persist_setup.env)
+        assert second.returncode == 1
+        assert f"agent keeper already runs in bottle {bottle_id}" in second.stderr, second.stderr
+        assert "Traceback" not in second.stderr
+        busy = bottle_launch("volumes", "rm", "keeper", env=persist_setup.env)
+        assert busy.returncode == 1 and f"in use by bottle {bottle_id}" in busy.stderr, busy.stderr
+    finally:
+        bottle_launch("stop", bottle_id, env=persist_setup.env)
+    assert leftovers(client, bottle_id) == []
+    # Removing the bottle left its volumes.
+    assert any(v["agent"] == "keeper" for v in json.loads(bottle_launch("volumes", "--json").stdout))

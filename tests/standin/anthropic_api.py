@@ -139,6 +139,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         entry = {
             "stream": parsed.get("stream"),
             "turn": "\n".join(_last_user_turn(parsed)[0]),
+            # Every user text of the conversation: a resumed session sends the earlier ones too.
+            "users": [
+                t for m in parsed.get("messages") or [] if m.get("role") == "user" for t in _texts(m.get("content"))
+            ],
             "host": (self.headers.get("Host") or "").split(":")[0],
             "sni": getattr(self.connection, "standin_sni", None),
             "method": self.command,

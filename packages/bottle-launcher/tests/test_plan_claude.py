@@ -31,7 +31,8 @@ def agent_file(p: Plan, path: str) -> dict:
 def test_claude_starts_in_a_trusted_working_folder_that_is_not_home():
     agent = build_runtime_plan(plan(), LaunchOptions(bottle_id="x")).agent
     assert agent.working_dir == WORKDIR != AGENT_HOME
-    state = agent_file(plan(), ".claude.json")
+    state = agent_file(plan(), ".bottle/claude-state.json")  # merged into claude's own by the entrypoint
+    assert agent.environment["CLAUDE_CONFIG_DIR"] == f"{AGENT_HOME}/.claude"
     assert state["hasCompletedOnboarding"] is True
     assert state["projects"][WORKDIR]["hasTrustDialogAccepted"] is True
     assert AGENT_HOME not in state["projects"]

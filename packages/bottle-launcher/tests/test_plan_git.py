@@ -44,7 +44,7 @@ def test_the_gate_gets_the_upstream_and_the_agent_only_the_rewrite():
     assert config["push_refs"] == ["refs/heads/*", "refs/tags/*"]
     assert [f.path for f in runtime.agent.files] == [
         ".bottle/ca.pem",
-        ".claude.json",
+        ".bottle/claude-state.json",
         ".claude/settings.json",
         ".gitconfig",
     ]

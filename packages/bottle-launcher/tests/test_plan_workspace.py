@@ -35,7 +35,7 @@ def test_one_checkout_is_where_claude_starts_and_every_checkout_is_trusted():
     assert one.agent.environment["BOTTLE_START_FOLDER"] == "/home/claude/work/app"
     two = build_runtime_plan(plan(app, docs), LaunchOptions(bottle_id="x1"))
     assert "BOTTLE_START_FOLDER" not in two.agent.environment  # two: claude starts above both
-    state = json.loads(next(f.content for f in two.agent.files if f.path == ".claude.json"))
+    state = json.loads(next(f.content for f in two.agent.files if f.path == ".bottle/claude-state.json"))
     assert set(state["projects"]) == {"/home/claude/work", "/home/claude/work/app", "/home/claude/work/docs"}
 
 

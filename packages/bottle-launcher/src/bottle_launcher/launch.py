@@ -25,8 +25,9 @@ from .egress_ca import make_ca
 from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
-from .plan import LaunchOptions, RuntimePlan, Secrets, build_plan, build_runtime_plan
+from .plan import LaunchOptions, Plan, RuntimePlan, Secrets, build_plan, build_runtime_plan
 from .plan._runtime import agent_command
+from .plan._workspace import persisted_volumes
 from .prune import prune_orphans
 from .rescue import Mode
 from .runtime.docker import DockerBackend
@@ -34,6 +35,7 @@ from .runtime.docker._backend import check_runtime, detect_runtime
 from .runtime.plugin.interface import ContainerInfo
 from .skills import skill_files, skill_roots
 from .teardown import remove_bottle
+from .volumes import record_use
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
 
@@ -128,6 +130,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         if answer not in ("y", "yes"):
             console.print("not started")
             return 1
+    if plan.persist:
+        _refuse_a_second_bottle(backend, plan)
     prune_orphans(backend, say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
     bottle_id = secrets.token_hex(4)
     ca = make_ca(plan.bottle, bottle_id)
@@ -144,6 +148,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         engine=engine,
     )
     runtime_plan = build_runtime_plan(plan, options, files)
+    persisted = [volume.name for volume in runtime_plan.volumes if volume.persistent]
+    record_use(persisted)
     agent_secrets = Secrets(env=sealed.agent_env, files=identities)
     gate_files = egress.handover_files(ca, sealed.known)
     sidecar_secrets = {"git": Secrets(files=gate_identities), "egress": Secrets(files=gate_files)}
@@ -190,6 +196,28 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                         say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
                         ask=lambda question: _ask(console, question),
                     )
+                if persisted:
+                    record_use(persisted)
+                    console.print(
+                        f"claude-bottle: claude's sessions and the working folder of agent {plan.agent} are kept "
+                        f"for its next bottle ({', '.join(persisted)}; `bottle-launch volumes` lists them)",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+
+
+def _refuse_a_second_bottle(backend: DockerBackend, plan: Plan) -> None:
+    """An agent that persists runs in one bottle at a time: two would write one state at once."""
+    name = next(iter(persisted_volumes(plan)))
+    running = backend.volume_users().get(name)
+    if running:
+        raise LaunchError(
+            f"agent {plan.agent} already runs in bottle {running[0]}, which holds its persisted sessions and "
+            "working folder; one bottle at a time may use them",
+            hint=f"`bottle-launch exec -t {running[0]} -- claude --continue` joins it; "
+            f"`bottle-launch stop {running[0]}` ends it",
+        )
 
 
 def _end_mode(request: StartRequest, *, interrupted: bool) -> Mode:

@@ -1,4 +1,8 @@
-"""Find each granted skill on the host and turn it into files for the agent's ~/.claude/skills."""
+"""Find each granted skill on the host and turn it into files for the agent's ~/.claude/skills.
+
+They are written to ~/.bottle/skills, and the agent's entrypoint puts exactly them in claude's
+skills folder at every start: for an agent that persists, that folder is in a volume, and a skill
+the manifest no longer grants must not outlive its grant there."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ def skill_files(names: tuple[str, ...], roots: list[Path]) -> tuple[FileSpec, ..
             if path.is_file() and not path.is_symlink():
                 relative = path.relative_to(source).as_posix()
                 files.append(
-                    FileSpec(AGENT_HOME, f".claude/skills/{name}/{relative}", path.read_bytes(), 0o644, AGENT_UID)
+                    FileSpec(AGENT_HOME, f".bottle/skills/{name}/{relative}", path.read_bytes(), 0o644, AGENT_UID)
                 )
     if missing:
         where = " or ".join(str(root) for root in roots)

@@ -177,6 +177,12 @@ class Agent(_Model):
         description="Repositories of the bottle's `git` entries cloned through the git gate into the working "
         "folder before claude starts (each into a folder named after it); with one, claude starts inside it.",
     )
+    persist: bool = Field(
+        False,
+        description="Keep claude's state (sessions, project settings) and the working folder in volumes of this "
+        "agent and project, so the next bottle resumes them (`claude --continue`). What one session writes there, "
+        "the next one reads. One bottle of the agent at a time.",
+    )
 
 
 class ManifestFile(_Model):

@@ -17,6 +17,7 @@ COMMANDS = {
     "stop": "lifecycle:stop",
     "prune": "lifecycle:prune",
     "exec": "lifecycle:exec_",
+    "volumes": "volumes:volumes",
     "logs": "logs:logs",
     "build": "build:build",
     "doctor": "doctor:doctor",

@@ -13,6 +13,7 @@ from ..prune import is_orphan, prune_orphans
 from ..runtime.docker import DockerBackend
 from ..runtime.plugin.interface import BottleInfo
 from ..teardown import remove_bottle
+from ..volumes import forget
 
 
 @click.command()
@@ -82,8 +83,10 @@ def _say(text: str) -> None:
 @click.command()
 @click.option("--all", "everything", is_flag=True, help="Also remove detached and other launchers' bottles.")
 @click.option("--discard", is_flag=True, help="Remove unsaved work instead of saving it to the host.")
-def prune(everything: bool, discard: bool) -> None:
-    """Remove what killed launchers left behind, saving the work they had not pushed."""
+@click.option("--volumes", "with_volumes", is_flag=True, help="Also remove persisted volumes no bottle uses.")
+def prune(everything: bool, discard: bool, with_volumes: bool) -> None:
+    """Remove what killed launchers left behind, saving the work they had not pushed. Volumes of
+    agents that persist are kept unless --volumes."""
     backend = DockerBackend()
     if everything:
         infos = backend.list()
@@ -94,6 +97,12 @@ def prune(everything: bool, discard: bool) -> None:
         removed = prune_orphans(backend, say=_say, mode="discard" if discard else "save")
     for bottle_id in removed:
         click.echo(f"removed {bottle_id}")
+    if with_volumes:
+        unused = [v for v in backend.persisted_volumes() if not v.in_use_by]
+        for volume in unused:
+            backend.remove_volume(volume.name)
+            click.echo(f"removed volume {volume.name} ({volume.agent}, {volume.project})")
+        forget([v.name for v in unused])
     host = socket.gethostname()
     kept = [i for i in backend.list() if not is_orphan(i, host)]
     if kept and not everything:

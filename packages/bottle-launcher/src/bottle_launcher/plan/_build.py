@@ -59,4 +59,6 @@ def build_plan(spec: AgentSpec) -> Plan:
             for entry in bottle.git
             if repo in entry.repos
         ),
+        persist=spec.agent.persist,
+        project=str(spec.agent_source.parent.resolve()),
     )

@@ -16,6 +16,13 @@ from ._model import Plan
 AGENT_HOME = "/home/claude"
 # claude starts here: not $HOME, whose trust lasts one session only.
 WORKDIR = f"{AGENT_HOME}/work"
+# claude's config home (CLAUDE_CONFIG_DIR): its settings, sessions and, with the variable set, its
+# state file (.claude.json) too, so one folder (a volume, for an agent that persists) holds it all.
+CLAUDE_DIR = f"{AGENT_HOME}/.claude"
+CLAUDE_DIR_VAR = "CLAUDE_CONFIG_DIR"
+# The seeded state: the agent's entrypoint merges it into $CLAUDE_CONFIG_DIR/.claude.json, so
+# a persisted state keeps what claude wrote there and still gets the launcher's keys.
+STATE_SEED = ".bottle/claude-state.json"
 THEME = "dark"
 
 
@@ -56,6 +63,6 @@ def claude_settings(plan: Plan) -> dict[str, object]:
 def claude_files(plan: Plan) -> dict[str, bytes]:
     """Paths relative to the agent's home, and their content."""
     return {
-        ".claude.json": json.dumps(claude_state(plan), indent=2).encode(),
+        STATE_SEED: json.dumps(claude_state(plan), indent=2).encode(),
         ".claude/settings.json": json.dumps(claude_settings(plan), indent=2).encode(),
     }

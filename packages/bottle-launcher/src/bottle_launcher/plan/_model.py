@@ -67,3 +67,5 @@ class Plan:
     resources: Limits = AGENT  # the agent's limits: the manifest's `resources` over the defaults
     resources_set: tuple[str, ...] = ()  # the keys the manifest's `resources` set
     checkouts: tuple[Checkout, ...] = ()
+    persist: bool = False  # claude's state and the working folder live in volumes of (agent, project)
+    project: str = ""  # the folder of the manifest that declares the agent: names its volumes

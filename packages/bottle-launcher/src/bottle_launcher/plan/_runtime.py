@@ -16,13 +16,13 @@ from ..egress import backend_for
 from ..egress._gate_config import EGRESS_PORT
 from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
-from ._claude import AGENT_HOME, WORKDIR, claude_files, start_folder
+from ._claude import AGENT_HOME, CLAUDE_DIR, CLAUDE_DIR_VAR, WORKDIR, claude_files, start_folder
 from ._fence import internal_ranges
+from ._labels import LABEL, VOLUME_LABEL
 from ._model import Plan
 from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
-from ._workspace import work_volume
+from ._workspace import persisted_labels, persisted_volumes, work_volume
 
-LABEL = "dev.claude-bottle"
 AGENT_UID = 1000
 HANDOVER_DIR = "/run/bottle"
 EGRESS_UID = 999
@@ -44,6 +44,7 @@ class NetworkSpec:
 class VolumeSpec:
     name: str
     labels: dict[str, str]
+    persistent: bool = False  # kept when the bottle is removed; reused by the agent's next bottle
 
 
 @dataclass(frozen=True)
@@ -181,8 +182,18 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         gitconfig = FileSpec(AGENT_HOME, ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
         agent_files = (*agent_files, gitconfig)
     limits = bottle_limits(plan, options.engine)["agent"]
-    work = VolumeSpec(work_volume(plan.agent, bid), _labels(bid, plan, options, "work"))
-    environment = proxy_environment("egress-gate")
+    labels = _labels(bid, plan, options, "agent")
+    if plan.persist:
+        volumes = tuple(
+            VolumeSpec(name, persisted_labels(plan, "claude" if path == CLAUDE_DIR else "work"), persistent=True)
+            for name, path in persisted_volumes(plan).items()
+        )
+        mounts = persisted_volumes(plan)
+        labels[VOLUME_LABEL] = volumes[0].name
+    else:
+        volumes = (VolumeSpec(work_volume(plan.agent, bid), _labels(bid, plan, options, "work")),)
+        mounts = {volumes[0].name: WORKDIR}
+    environment = {**proxy_environment("egress-gate"), CLAUDE_DIR_VAR: CLAUDE_DIR}
     if start_folder(plan) != WORKDIR:
         environment[START_FOLDER_VAR] = start_folder(plan)
     agent = ContainerSpec(
@@ -190,7 +201,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         role="agent",
         image="agent",
         command=agent_command(plan, options.command),
-        labels=_labels(bid, plan, options, "agent"),
+        labels=labels,
         networks=(internal.name,),
         environment=environment,
         tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m"), **({"/tmp": tmp_mount(limits.tmp)} if limits.tmp else {})},
@@ -200,9 +211,9 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
         handover=HANDOVER_DIR,
         working_dir=WORKDIR,
         limits=limits,
-        mounts={work.name: WORKDIR},
+        mounts=mounts,
     )
-    return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent, (work,))
+    return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent, volumes)
 
 
 def _tmpfs(uid: int, size: str) -> str:

@@ -9,9 +9,11 @@ the agent's process, so unsaved work can be found and saved after claude has exi
 
 from __future__ import annotations
 
+import hashlib
 import shlex
 
-from ._claude import WORKDIR
+from ._claude import CLAUDE_DIR, WORKDIR
+from ._labels import LABEL, PERSIST_LABEL, PROJECT_LABEL
 from ._model import Plan
 
 WORK_VOLUME_SUFFIX = "work"
@@ -20,6 +22,26 @@ CHECKOUT_TIMEOUT = 600  # seconds for every clone together
 
 def work_volume(agent: str, bottle_id: str) -> str:
     return f"bottle-{agent}-{bottle_id}-{WORK_VOLUME_SUFFIX}"
+
+
+def persist_key(project: str) -> str:
+    """Short and stable for one project folder: the same agent in two projects keeps two states."""
+    return hashlib.sha256(project.encode()).hexdigest()[:8]
+
+
+def persisted_volumes(plan: Plan) -> dict[str, str]:
+    """An agent that persists: its volumes by role ("work", "claude") and where they are mounted."""
+    stem = f"claude-bottle-{plan.agent}-{persist_key(plan.project)}"
+    return {f"{stem}-work": WORKDIR, f"{stem}-claude": CLAUDE_DIR}
+
+
+def persisted_labels(plan: Plan, role: str) -> dict[str, str]:
+    return {
+        PERSIST_LABEL: "true",
+        f"{LABEL}.agent": plan.agent,
+        PROJECT_LABEL: plan.project,
+        f"{LABEL}.role": role,
+    }
 
 
 def checkout_script(plan: Plan) -> str | None:

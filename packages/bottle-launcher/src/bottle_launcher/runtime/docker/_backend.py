@@ -20,9 +20,11 @@ import requests.exceptions
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
+from ...plan._labels import ID_LABEL, VOLUME_LABEL
 from ...plan._resources import AGENT, EngineLimits, Limits
 from ...plan._runtime import AGENT_UID
 from ...plan._workspace import checkout_script
+from ...volumes import PersistedVolume, describe
 from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
@@ -130,6 +132,12 @@ class DockerBackend:
             self.image(key, progress)
         self._create_networks(plan)
         for volume in plan.volumes:
+            if volume.persistent:
+                try:
+                    self.client.volumes.get(volume.name)  # the agent's last bottle left it: reuse it
+                    continue
+                except docker.errors.NotFound:
+                    pass
             self.client.volumes.create(volume.name, labels=volume.labels)
         subnet = self.api.inspect_network(plan.internal_network)["IPAM"]["Config"][0]["Subnet"]
         progress("starting sidecars")
@@ -341,6 +349,25 @@ class DockerBackend:
 
     def workspace(self, bottle_id: str) -> contextlib.AbstractContextManager[Helper | None]:
         return workspace_helper(self.client, bottle_id, self.image("agent"))
+
+    def volume_users(self) -> dict[str, list[str]]:
+        """Persisted volume name -> the ids of the bottles whose agent mounts it now."""
+        users: dict[str, list[str]] = {}
+        for summary in self.api.containers(all=True, filters={"label": VOLUME_LABEL}):
+            labels = summary.get("Labels") or {}
+            users.setdefault(labels[VOLUME_LABEL], []).append(labels.get(ID_LABEL, ""))
+        return users
+
+    def persisted_volumes(self) -> list[PersistedVolume]:
+        return describe(self.client.df().get("Volumes") or [], self.volume_users())
+
+    def remove_volume(self, name: str) -> None:
+        try:
+            self.client.volumes.get(name).remove()
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise LaunchError(f"volume {name} cannot be removed: {exc.explanation or exc}") from None
 
     def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
         """Stop the agent (SIGTERM, then SIGKILL), so its working folder holds still."""

@@ -1,0 +1,12 @@
+"""The labels that are the source of truth for what belongs to a bottle (docker compose's manner):
+every container, network and volume the launcher makes carries them, and `ps`, `stop`, `prune`
+and `volumes` find things by them alone."""
+
+from __future__ import annotations
+
+LABEL = "dev.claude-bottle"
+ID_LABEL = f"{LABEL}.id"
+# A persisted volume carries these instead of the bottle id, so removing a bottle leaves it.
+PERSIST_LABEL = f"{LABEL}.persist"
+PROJECT_LABEL = f"{LABEL}.project"
+VOLUME_LABEL = f"{LABEL}.volume"  # on the agent container: the persisted volume it uses
