@@ -107,7 +107,7 @@ def test_the_checkout_is_fresh_and_claude_starts_inside_it(manifest, forge, upst
         seen = sh(bottle_id, "cat /tmp/started-in; pwd; git log -1 --format=%H; git config remote.origin.url").stdout
         assert seen.split() == [APP, APP, made, f"forge:{REPO}"], seen
         # claude's state trusts the checkout, so no trust dialog stands before the input box.
-        state = json.loads(sh(bottle_id, "cat \"$CLAUDE_CONFIG_DIR/.claude.json\"").stdout)
+        state = json.loads(sh(bottle_id, 'cat "$CLAUDE_CONFIG_DIR/.claude.json"').stdout)
         assert state["projects"][APP]["hasTrustDialogAccepted"] is True
     finally:
         stopped = bottle_launch("stop", bottle_id, env={"XDG_DATA_HOME": str(data_home)})
