@@ -25,6 +25,7 @@ from anthropic_standin import Request, make_standin_ca, recorded, start_standin
 from bottle_manifest._models import PermissionMode
 from e2e_helpers import LABEL, bottle_launch, leftovers
 from terminal import Terminal, input_box_ready
+from upstreams import KeyPair
 
 TOKEN = "sk-ant-oat01-" + secrets.token_urlsafe(70)
 SUMMARY = "egress refused during this session"
@@ -304,15 +305,28 @@ def test_the_manifest_knows_exactly_the_clients_permission_modes(images):
 
 PLAIN_SECRET = "plain-" + secrets.token_hex(16)
 CREDENTIAL = "cred-" + secrets.token_hex(16)
+SSH_KEY = KeyPair.generate()
 
 
 @pytest.fixture(scope="module")
 def persist_setup(tmp_path_factory, upstream_network, upstream_subnet, standin_ca_path, standin) -> Iterator[Setup]:
-    """Two agents that persist, in a bottle holding an env secret and a credential."""
+    """Two agents that persist, in a bottle holding an env secret, a credential and an SSH
+    identity (its upstream need not answer: the ssh gate is ready once it listens)."""
     folder = tmp_path_factory.mktemp("persist")
+    identity = folder / "id_forge"
+    identity.write_bytes(SSH_KEY.private)
+    identity.chmod(0o600)
+    ssh = {
+        "Host": "forge",
+        "Hostname": "forge.test",
+        "User": "git",
+        "IdentityFile": str(identity),
+        "KnownHostKey": f"forge.test {SSH_KEY.public}",
+    }
     bottle = {
         "egress": {"allow_cidrs": [upstream_subnet], "allowlist": ["api.example.com"]},
         "env": {"PLAIN_SECRET": "${KEEP_PLAIN}", "API_KEY": {"value": "${KEEP_CRED}", "hosts": ["api.example.com"]}},
+        "ssh": [ssh],
     }
     agents = {"keeper": {"bottle": "keep", "persist": True}, "stranger": {"bottle": "keep", "persist": True}}
     manifest = folder / "claude-bottle.json"
@@ -382,7 +396,8 @@ def test_a_session_resumes_in_the_agents_next_bottle_and_nowhere_else(client, im
     # No secret is in them; the search does find what is there (the first session's question).
     names = [v["name"] for v in keeper]
     assert _volume_search(client, images, names, ["question-echo"]).strip(), "the session is not in the volumes"
-    assert _volume_search(client, images, names, [TOKEN, PLAIN_SECRET, CREDENTIAL]) == ""
+    key_line = SSH_KEY.private.decode().splitlines()[1]  # a line of the private key's body
+    assert _volume_search(client, images, names, [TOKEN, PLAIN_SECRET, CREDENTIAL, key_line]) == ""
 
     removed = bottle_launch("volumes", "rm", "keeper", env=persist_setup.env)
     assert removed.returncode == 0, removed.stderr

@@ -42,7 +42,9 @@ def key() -> KeyPair:
 
 @pytest.fixture(scope="module")
 def forge(client, images, sshd_image, upstream_network, key) -> Iterator[Sshd]:
-    sshd = start_sshd(client, sshd_image, upstream_network, "forge.test", [key.public], repos=(REPO,))
+    # The forced command lets a test make upstream refuse fetches from some point on.
+    authorized = [f'command="/usr/local/bin/git-wrap" {key.public}']
+    sshd = start_sshd(client, sshd_image, upstream_network, "forge.test", authorized, repos=(REPO,))
     yield sshd
     sshd.container.remove(force=True)
 
@@ -115,6 +117,23 @@ def test_the_checkout_is_fresh_and_claude_starts_inside_it(manifest, forge, upst
     assert stopped.returncode == 0, stopped.stderr
     assert rescued(data_home) == [] and "claude-bottle:" not in stopped.stderr, stopped.stderr
     assert leftovers(client, bottle_id) == []
+
+
+def test_a_checkout_that_fails_ends_the_launch_before_claude_starts(manifest, forge, upstream_network):
+    # The gate's own start reads upstream twice (fetch, then its HEAD); the checkout's clone, which
+    # makes the gate refresh from upstream first, is refused.
+    forge.sh("echo 2 > /tmp/fetches-left")
+    try:
+        result = bottle_launch(
+            "tester", "--manifest", str(manifest), "--yes", "--egress-network", upstream_network,
+            "--", "bash", "-c", "echo claude-started",
+        )  # fmt: skip
+    finally:
+        forge.sh("rm -f /tmp/fetches-left")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the checkout failed, so claude was not started" in result.stderr, result.stderr
+    assert "checkout of demo/app failed" in result.stderr
+    assert "claude-started" not in result.stdout and "Traceback" not in result.stderr
 
 
 def test_stop_saves_unpushed_and_uncommitted_work_to_the_host(manifest, upstream_network, client, data_home, tmp_path):

@@ -49,3 +49,22 @@ def test_the_checkout_script_clones_each_and_stops_at_the_first_failure(tmp_path
     )
     assert done.returncode == 1
     assert "checkout of demo/app failed" in done.stderr and "fatal:" in done.stderr
+
+
+def test_an_agent_that_persists_mounts_volumes_named_for_it_and_its_project():
+    persisting = replace(plan(), persist=True, project="/home/me/project")
+    runtime = build_runtime_plan(persisting, LaunchOptions(bottle_id="x1"))
+    work, state = runtime.volumes
+    assert work.persistent and state.persistent
+    assert work.name.startswith("claude-bottle-dev-") and work.name.endswith("-work")
+    assert state.name == work.name.removesuffix("-work") + "-claude"
+    # No bottle id on them: removing the bottle (by its id label) leaves them.
+    assert "dev.claude-bottle.id" not in work.labels and work.labels["dev.claude-bottle.persist"] == "true"
+    assert work.labels["dev.claude-bottle.project"] == "/home/me/project"
+    assert runtime.agent.mounts == {work.name: "/home/claude/work", state.name: "/home/claude/.claude"}
+    assert runtime.agent.labels["dev.claude-bottle.volume"] == work.name
+    # Another project, or another agent, gets volumes of its own.
+    elsewhere = build_runtime_plan(replace(persisting, project="/home/me/other"), LaunchOptions(bottle_id="x2"))
+    other_agent = build_runtime_plan(replace(persisting, agent="ops"), LaunchOptions(bottle_id="x3"))
+    names = {v.name for r in (runtime, elsewhere, other_agent) for v in r.volumes}
+    assert len(names) == 6

@@ -172,3 +172,28 @@ def test_discard_reads_nothing_and_nothing_unsaved_writes_nothing(work, data_hom
     empty.mkdir()
     outcome, said = _rescue(empty, "save")
     assert said == [] and not data_home.exists()
+
+
+class StuckReader(LocalReader):
+    """The scan works; each save times out or overflows."""
+
+    def __init__(self, how: str) -> None:
+        self.how = how
+
+    def run(self, script: str, args: list[str], *, limit: int, timeout: float) -> RunResult:
+        if "bundle create" not in script:
+            return super().run(script, args, limit=limit, timeout=timeout)
+        if self.how == "time":
+            return RunResult(None, b"", b"", timed_out=True)
+        return RunResult(None, b"x" * limit, b"", truncated=True)
+
+
+@pytest.mark.parametrize(("how", "why"), [("time", "ran out of time (120 s in all)"), ("size", "too large")])
+def test_what_cannot_be_saved_is_named_and_said(work, tmp_path, how, why):
+    losses = find_losses(LocalReader(), root=str(work))
+    folder = tmp_path / "rescued"
+    outcome = save(StuckReader(how), losses, folder, "dev", "x", time.monotonic() + 60, root=str(work))
+    assert outcome.saved == {} and set(outcome.failed) == {"app", "fresh"}
+    assert all(why in text for text in outcome.failed.values()), outcome.failed
+    readme = (folder / "README.md").read_text()
+    assert "## Not saved" in readme and f"- app: {outcome.failed['app']}" in readme
