@@ -11,7 +11,7 @@ import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -19,13 +19,15 @@ import bottle_manifest
 import docker.errors
 from rich.console import Console
 
-from . import preflight, summary
+from . import local_workspace, preflight, summary
 from .egress import backend_for
 from .egress_ca import make_ca
 from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
 from .plan import LaunchOptions, Plan, RuntimePlan, Secrets, build_plan, build_runtime_plan
+from .plan._git import workspace_url
+from .plan._model import Checkout
 from .plan._runtime import agent_command
 from .plan._workspace import persisted_volumes
 from .prune import prune_orphans
@@ -36,6 +38,7 @@ from .runtime.plugin.interface import ContainerInfo
 from .skills import skill_files, skill_roots
 from .teardown import remove_bottle
 from .volumes import record_use
+from .workspace_sync import live_sync
 
 TOKEN_VAR = "CLAUDE_BOTTLE_OAUTH_TOKEN"
 
@@ -50,6 +53,8 @@ class StartRequest:
     runtime: str | None
     egress_network: str | None
     discard: bool = False  # at the end, remove unsaved work instead of saving it
+    workspace: Path | None = None  # --workspace: a local repository given to the agent
+    with_changes: bool = False  # ... with its uncommitted changes as a commit on top
 
 
 class Interrupted(Exception):
@@ -89,6 +94,7 @@ def _prompt(request: bottle_manifest.PromptRequest) -> str:
 def start(request: StartRequest, console: Console, prompt: Callable[..., str] = _prompt) -> int:
     spec = bottle_manifest.load(request.manifest).agent(request.agent)
     plan = build_plan(spec)
+    plan, workspace_bundle = _with_workspace(plan, request, spec)
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
     upstream_ca = read_upstream_ca()
@@ -146,6 +152,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         launcher_host=socket.gethostname(),
         launcher_pid=os.getpid(),
         engine=engine,
+        workspace_bundle=workspace_bundle,
     )
     runtime_plan = build_runtime_plan(plan, options, files)
     persisted = [volume.name for volume in runtime_plan.volumes if volume.persistent]
@@ -169,7 +176,9 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            return backend.attach(runtime_plan, agent_secrets, _notifier(runtime_plan))
+            notifier = _notifier(runtime_plan, sandbox=backend.is_gvisor(runtime))
+            with live_sync(backend, runtime_plan, _say(console)):
+                return backend.attach(runtime_plan, agent_secrets, notifier)
     except docker.errors.APIError as exc:
         raise LaunchError(f"the Docker engine refused: {exc.explanation or exc}") from None
     except KeyboardInterrupt:
@@ -207,6 +216,29 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                     )
 
 
+def _say(console: Console) -> Callable[[str], None]:
+    return lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _with_workspace(plan: Plan, request: StartRequest, spec: bottle_manifest.AgentSpec) -> tuple[Plan, bytes]:
+    """The plan with its local workspace (checked, and bundled, before the engine is contacted)."""
+    if request.workspace is not None:
+        path = request.workspace.expanduser().resolve()
+    elif spec.agent.workspace is not None:
+        path = (spec.agent_source.parent / Path(spec.agent.workspace).expanduser()).resolve()
+    else:
+        if request.with_changes:
+            raise LaunchError("--with-changes needs a workspace", hint="add --workspace PATH")
+        return plan, b""
+    workspace = local_workspace.inspect(path, request.with_changes)
+    if any(c.folder == workspace.name for c in plan.checkouts):
+        raise LaunchError(f"the workspace and a checkout would both be ~/work/{workspace.name}")
+    bundle = local_workspace.make_bundle(workspace)
+    with_ws = replace(plan, workspace=workspace)
+    checkout = Checkout(workspace.repo, workspace_url(with_ws), workspace.name)
+    return replace(with_ws, checkouts=(checkout, *plan.checkouts)), bundle
+
+
 def _refuse_a_second_bottle(backend: DockerBackend, plan: Plan) -> None:
     """An agent that persists runs in one bottle at a time: two would write one state at once."""
     name = next(iter(persisted_volumes(plan)))
@@ -228,13 +260,13 @@ def _end_mode(request: StartRequest, *, interrupted: bool) -> Mode:
     return "ask" if _tty() and not interrupted else "save"
 
 
-def _notifier(plan: RuntimePlan) -> Callable[[ContainerInfo], None]:
+def _notifier(plan: RuntimePlan, sandbox: bool = False) -> Callable[[ContainerInfo], None]:
     """Tell the user at once, on the terminal the session is attached to, when a gate stops or
     the agent hits its memory limit; the session goes on (a dead gate fails closed)."""
     memory = plan.agent.limits.memory if plan.agent.limits else None
 
     def notify(info: ContainerInfo) -> None:
-        data = summary.notice(info, memory).encode()
+        data = summary.notice(info, memory, sandbox).encode()
         with contextlib.suppress(OSError):
             while data:
                 data = data[os.write(sys.stderr.fileno(), data) :]

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .plan import Plan
-from .plan._claude import WORKDIR
+from .plan._claude import start_folder
 from .plan._resources import EngineLimits, bottle_limits, limits_text
 
 
@@ -22,14 +22,28 @@ def render(
 ) -> None:
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
-    table.add_column()
+    table.add_column(overflow="fold")  # a long path wraps whole rather than ending in "…"
     table.add_row("agent", plan.agent)
     table.add_row("bottle", plan.bottle)
     table.add_row("manifest", "\n".join(plan.sources))
     table.add_row("image", image)
     table.add_row("runtime", runtime)
     table.add_row("command", " ".join(command))
-    table.add_row("workdir", WORKDIR)
+    table.add_row("workdir", start_folder(plan))
+    if plan.workspace is not None:
+        ws = plan.workspace
+        notes = [f"branch {ws.head.removeprefix('refs/heads/')}"]
+        if ws.with_changes:
+            notes.append("uncommitted changes as a commit on top")
+        if ws.submodules:
+            notes.append("[yellow]submodules not included[/yellow]")
+        table.add_row("workspace", f"{ws.path}  [dim]({'; '.join(notes)})[/dim]")
+        table.add_row("", f"[dim]pushes come back as refs/remotes/bottle/{plan.agent}/*[/dim]")
+    for checkout in plan.checkouts:
+        if plan.workspace is None or checkout.repo != plan.workspace.repo:
+            table.add_row("checkout", f"{checkout.repo} -> ~/work/{checkout.folder}")
+    if plan.persist:
+        table.add_row("persist", "claude's sessions and the working folder are kept for the next bottle")
     if plan.claude_permission_mode:
         mode = plan.claude_permission_mode
         note = "  [dim](tools run without asking)[/dim]" if mode == "bypassPermissions" else ""

@@ -63,12 +63,19 @@ def gate_down(info: ContainerInfo) -> str:
     return f"the {info.role} gate {verb} ({reason(info)}); {loss}"
 
 
-def notice(info: ContainerInfo, memory: int | None = None) -> str:
+def notice(info: ContainerInfo, memory: int | None = None, sandbox: bool = False) -> str:
     """Lines for the user's terminal while the session goes on. The terminal is in raw mode,
-    so every line starts and ends with \\r\\n."""
+    so every line starts and ends with \\r\\n. `sandbox`: the agent runs under gVisor, where
+    hitting the memory limit ends the whole sandbox (runtime/docker/_watch.py)."""
     if info.role == "agent":
         limit = f" ({format_size(memory)})" if memory else ""
-        lines = [f"claude-bottle: the agent hit its memory limit{limit}; the kernel killed a process in it"]
+        if sandbox:
+            lines = [
+                f"claude-bottle: the agent hit its memory limit{limit}; under gVisor that stops the whole "
+                "sandbox, so this session ends"
+            ]
+        else:
+            lines = [f"claude-bottle: the agent hit its memory limit{limit}; the kernel killed a process in it"]
     else:
         lines = [f"claude-bottle: {gate_down(info)}"]
         lines += [f"claude-bottle:   {info.role}: {line}" for line in info.log_tail]

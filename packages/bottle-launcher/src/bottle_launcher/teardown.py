@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from .rescue import Mode, Outcome, rescue
 from .runtime.plugin.interface import RuntimeBackend
+from .workspace_sync import sync
 
 
 def remove_bottle(
@@ -21,6 +22,8 @@ def remove_bottle(
     """The bottle is removed whatever the rescue does; a rescue that fails says so."""
     outcome = None
     try:
+        # What the agent pushed to a local workspace comes home before anything is removed.
+        sync(backend, bottle_id, agent, say)
         if mode != "discard":
             backend.stop_agent(bottle_id)
         outcome = rescue(lambda: backend.workspace(bottle_id), agent, bottle_id, mode, say, ask)

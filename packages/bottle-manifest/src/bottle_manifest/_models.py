@@ -177,6 +177,13 @@ class Agent(_Model):
         description="Repositories of the bottle's `git` entries cloned through the git gate into the working "
         "folder before claude starts (each into a folder named after it); with one, claude starts inside it.",
     )
+    workspace: str | None = Field(
+        None,
+        min_length=1,
+        description="A git repository on this machine (relative to this manifest's folder) given to the agent "
+        "through the git gate: claude starts in a clone of it, and what the agent pushes comes back under "
+        "refs/remotes/bottle/<agent>/. `--workspace PATH` does the same for one launch.",
+    )
     persist: bool = Field(
         False,
         description="Keep claude's state (sessions, project settings) and the working folder in volumes of this "

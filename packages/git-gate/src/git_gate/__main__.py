@@ -93,6 +93,7 @@ def main() -> int:
         daemon.kill()
         return 1
     repos = [repo for remote in config.remotes for repo in remote.repos]
+    repos += [config.workspace.repo] if config.workspace else []
     _event("ready", bottle=config.bottle, listen=f"{address}:{config.port}", repos=repos)
     code = daemon.wait()
     _event("error", message=f"git daemon exited with {code}")

@@ -17,8 +17,22 @@ HANDOVER_DIR = "/run/git-gate"  # tmpfs: the upstream identities arrive here at 
 PUSH_REFS = ("refs/heads/*", "refs/tags/*")  # what the mirror fetches back, and a forge shows
 
 
+IMPORT_DIR = "/srv/import"  # the launcher puts a local workspace's bundle here before the gate starts
+
+
 class ConfigError(Exception):
     pass
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A repository from the user's machine, served as one more mirror. It has no upstream: a
+    scanned push lands in the mirror itself, and the launcher fetches it back from there."""
+
+    repo: str  # the mirror's path under BASE_PATH, e.g. "workspace/my-project"
+    bundle: str  # the bundle to fill it from (under IMPORT_DIR)
+    head: str  # the branch the user had checked out, e.g. "refs/heads/main"
+    changes_ref: str | None = None  # in the bundle: the uncommitted changes as a commit on `head`
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,7 @@ class GateConfig:
     remotes: tuple[Remote, ...]
     push_refs: tuple[str, ...] = PUSH_REFS  # shell-style patterns of the refs a push may touch
     scan_budget: ScanBudget = field(default_factory=ScanBudget)
+    workspace: Workspace | None = None
 
     def repo_dir(self, repo: str) -> Path:
         return Path(BASE_PATH) / f"{repo}.git"
@@ -84,6 +99,7 @@ class GateConfig:
                 )
                 for r in data["remotes"]
             )
+            workspace = data.get("workspace")
             budget = data.get("scan_budget", {})
             push_refs = data.get("push_refs", PUSH_REFS)
             if isinstance(push_refs, str) or not isinstance(budget, dict):
@@ -98,9 +114,20 @@ class GateConfig:
                     max_objects=int(budget.get("max_objects", ScanBudget.max_objects)),
                     seconds=float(budget.get("seconds", ScanBudget.seconds)),
                 ),
+                workspace=Workspace(
+                    str(workspace["repo"]),
+                    str(workspace["bundle"]),
+                    str(workspace["head"]),
+                    str(workspace["changes_ref"]) if workspace.get("changes_ref") else None,
+                )
+                if workspace
+                else None,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"cannot read {where}: {exc}") from None
+
+    def is_workspace(self, repo_dir: Path) -> bool:
+        return self.workspace is not None and self.repo_dir(self.workspace.repo).resolve() == repo_dir.resolve()
 
     def remote_for(self, repo_dir: Path) -> tuple[Remote, str]:
         """The remote and repo path a mirror directory belongs to."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from git import Repo
+from git import GitCommandError, Repo
 
-from ._config import GateConfig, Remote
-from ._upstream import default_branch, refresh
+from ._config import GateConfig, Remote, Workspace
+from ._upstream import UpstreamError, default_branch, refresh
 
 HOOKS_DIR = "/opt/git-gate/hooks"
 
 
 def prepare(config: GateConfig, hooks_dir: str = HOOKS_DIR) -> None:
+    if config.workspace is not None:
+        _import(config.repo_dir(config.workspace.repo), config.workspace, hooks_dir)
     jobs: list[tuple[Path, str]] = []
     for remote in config.remotes:
         for repo in remote.repos:
@@ -31,10 +33,24 @@ def _fill(path: Path, url: str) -> None:
         Repo(path).git.symbolic_ref("HEAD", head)
 
 
-def _configure(path: Path, remote: Remote, hooks_dir: str) -> None:
+def _import(path: Path, workspace: Workspace, hooks_dir: str) -> None:
+    """The user's branches and tags, from the launcher's bundle, as a mirror of their own."""
+    _configure(path, None, hooks_dir)
+    repo = Repo(path)
+    try:
+        repo.git.fetch("--quiet", workspace.bundle, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+        if workspace.changes_ref:
+            repo.git.fetch("--quiet", workspace.bundle, f"+{workspace.changes_ref}:{workspace.head}")
+        repo.git.symbolic_ref("HEAD", workspace.head)
+    except GitCommandError as exc:
+        raise UpstreamError(f"the workspace bundle could not be read: {exc.stderr.strip()}") from None
+
+
+def _configure(path: Path, remote: Remote | None, hooks_dir: str) -> None:
     repo = Repo.init(path, bare=True, mkdir=True)
     with repo.config_writer() as config:
-        config.set_value("core", "sshCommand", remote.ssh_command())
+        if remote is not None:
+            config.set_value("core", "sshCommand", remote.ssh_command())
         config.set_value("core", "hooksPath", hooks_dir)
         # Force pushes and deletions behave as they would against upstream directly; upstream
         # decides, through the lease, whether each one lands.

@@ -21,6 +21,8 @@ LOCK_TIMEOUT = FETCH_TIMEOUT * 2  # a push being forwarded may hold the lock fir
 def run(argv: list[str], config: GateConfig) -> tuple[int, str]:
     if len(argv) < 2 or argv[0] not in ("upload-pack", "receive-pack"):
         return 1, "git gate: service not offered"
+    if config.is_workspace(Path(argv[1])):
+        return 0, ""  # the user's own repository: no upstream to refresh from
     try:
         remote, repo = config.remote_for(Path(argv[1]))
         with repo_lock(Path(argv[1]), LOCK_TIMEOUT):

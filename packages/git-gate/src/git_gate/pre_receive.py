@@ -63,7 +63,9 @@ def run(repo_dir: Path, stdin_lines: Sequence[str], config: GateConfig) -> tuple
     if not updates:
         return 0, ""
     try:
-        remote, repo = config.remote_for(repo_dir)
+        # The user's workspace has no upstream: a clean push lands in the mirror, which the
+        # launcher fetches back into the user's repository (under a namespace of its own).
+        remote, repo = (None, "") if config.is_workspace(repo_dir) else config.remote_for(repo_dir)
         with repo_lock(repo_dir, LOCK_TIMEOUT):
             deadline = Deadline(config.scan_budget.seconds)
             refused = _refs.refusals(repo_dir, updates, config.push_refs, deadline)
@@ -72,7 +74,8 @@ def run(repo_dir: Path, stdin_lines: Sequence[str], config: GateConfig) -> tuple
             findings = scan_push(repo_dir, updates, config.scan_budget, deadline)
             if findings:
                 return 1, leak_report(findings)
-            forward(repo_dir, remote.url(repo), updates)
+            if remote is not None:
+                forward(repo_dir, remote.url(repo), updates)
     except (ScanError, UpstreamError, LockTimeout, ConfigError) as exc:
         return 1, f"PUSH REJECTED by the bottle's git gate: {exc}. Nothing was changed upstream."
     except Exception as exc:  # fail closed on anything unforeseen, without a traceback to the agent

@@ -3,7 +3,7 @@
 from ._build import build_plan
 from ._describe import describe
 from ._fence import agent_fence_script, gate_fence_script
-from ._model import EnvVar, GitRemote, Plan, SshRemote
+from ._model import EnvVar, GitRemote, Plan, SshRemote, WorkspaceRepo
 from ._runtime import (
     LABEL,
     ContainerSpec,
@@ -27,6 +27,7 @@ __all__ = [
     "RuntimePlan",
     "Secrets",
     "SshRemote",
+    "WorkspaceRepo",
     "agent_fence_script",
     "build_plan",
     "build_runtime_plan",

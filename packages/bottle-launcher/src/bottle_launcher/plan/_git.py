@@ -12,6 +12,9 @@ GIT_GATE_HOST = "git-gate"
 GIT_GATE_PORT = 9418
 GIT_GATE_UID = 997
 GIT_GATE_HANDOVER = "/run/git-gate"  # tmpfs in the gate: upstream identities, never on disk
+GIT_GATE_IMPORT = "/srv/import"  # the workspace bundle is put here before the gate starts
+WORKSPACE_BUNDLE = "workspace.bundle"
+WORKSPACE_CHANGES_REF = "refs/claude-bottle/with-changes"  # in the bundle, with --with-changes
 # The refs a push through the gate may touch (git_gate._config.PUSH_REFS, written out so the
 # config shows the policy): what the mirror fetches back, and what a forge shows.
 GIT_GATE_PUSH_REFS = ("refs/heads/*", "refs/tags/*")
@@ -49,8 +52,26 @@ def gate_config(plan: Plan) -> bytes:
         }
         for r in plan.git
     ]
-    config = {"bottle": plan.bottle, "port": GIT_GATE_PORT, "remotes": remotes, "push_refs": list(GIT_GATE_PUSH_REFS)}
+    config: dict[str, object] = {
+        "bottle": plan.bottle,
+        "port": GIT_GATE_PORT,
+        "remotes": remotes,
+        "push_refs": list(GIT_GATE_PUSH_REFS),
+    }
+    if plan.workspace is not None:
+        config["workspace"] = {
+            "repo": plan.workspace.repo,
+            "bundle": f"{GIT_GATE_IMPORT}/{WORKSPACE_BUNDLE}",
+            "head": plan.workspace.head,
+            "changes_ref": WORKSPACE_CHANGES_REF if plan.workspace.with_changes else None,
+        }
     return json.dumps(config, indent=2).encode()
+
+
+def workspace_url(plan: Plan) -> str:
+    """The agent's origin for the workspace: the gate itself (it has no upstream to rewrite)."""
+    assert plan.workspace is not None
+    return f"git://{GIT_GATE_HOST}:{GIT_GATE_PORT}/{plan.workspace.repo}"
 
 
 def known_hosts(plan: Plan) -> bytes:

@@ -10,3 +10,4 @@ ID_LABEL = f"{LABEL}.id"
 PERSIST_LABEL = f"{LABEL}.persist"
 PROJECT_LABEL = f"{LABEL}.project"
 VOLUME_LABEL = f"{LABEL}.volume"  # on the agent container: the persisted volume it uses
+WORKSPACE_LABEL = f"{LABEL}.workspace"  # on the git gate: the local repository it serves

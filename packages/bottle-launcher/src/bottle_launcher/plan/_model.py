@@ -47,6 +47,21 @@ class Checkout:
 
 
 @dataclass(frozen=True)
+class WorkspaceRepo:
+    """A repository on the user's machine, served by the git gate as one more mirror."""
+
+    path: str  # its top level, on the host
+    name: str  # its folder in the bottle
+    head: str  # the branch checked out there, e.g. refs/heads/main
+    with_changes: bool = False  # uncommitted changes go along as a commit on top
+    submodules: bool = False  # it has some; they do not go along
+
+    @property
+    def repo(self) -> str:
+        return f"workspace/{self.name}"
+
+
+@dataclass(frozen=True)
 class Plan:
     agent: str
     bottle: str
@@ -69,3 +84,4 @@ class Plan:
     checkouts: tuple[Checkout, ...] = ()
     persist: bool = False  # claude's state and the working folder live in volumes of (agent, project)
     project: str = ""  # the folder of the manifest that declares the agent: names its volumes
+    workspace: WorkspaceRepo | None = None  # --workspace, or the agent's `workspace`

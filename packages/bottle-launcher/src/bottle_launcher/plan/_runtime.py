@@ -18,7 +18,7 @@ from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
 from . import _git, _ssh
 from ._claude import AGENT_HOME, CLAUDE_DIR, CLAUDE_DIR_VAR, WORKDIR, claude_files, start_folder
 from ._fence import internal_ranges
-from ._labels import LABEL, VOLUME_LABEL
+from ._labels import LABEL, VOLUME_LABEL, WORKSPACE_LABEL
 from ._model import Plan
 from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
 from ._workspace import persisted_labels, persisted_volumes, work_volume
@@ -100,6 +100,7 @@ class LaunchOptions:
     egress_ca_cert: bytes = b""  # the bottle's CA certificate (public); its key is a Secret
     egress_upstream_ca: bytes = b""  # extra CAs the gate trusts for upstreams (a private CA)
     engine: EngineLimits = field(default_factory=EngineLimits)  # what the engine can limit
+    workspace_bundle: bytes = b""  # the local workspace's branches and tags, for the git gate
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
     if plan.ssh:
         sidecars.append(_ssh_gate(stem, networks, plan, options))
         agent_files = (*agent_files, *_ssh_files(plan))
-    if plan.git:
+    if plan.git or plan.workspace:
         sidecars.append(_git_gate(stem, networks, plan, options))
         gitconfig = FileSpec(AGENT_HOME, ".gitconfig", _git.gitconfig(plan).encode(), 0o644, AGENT_UID)
         agent_files = (*agent_files, gitconfig)
@@ -237,7 +238,14 @@ def _egress_gate(stem: str, networks: tuple[str, str], plan: Plan, options: Laun
 
 
 def _sidecar(
-    stem: str, role: str, image: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions, **spec: Any
+    stem: str,
+    role: str,
+    image: str,
+    networks: tuple[str, str],
+    plan: Plan,
+    options: LaunchOptions,
+    extra_labels: dict[str, str] | None = None,
+    **spec: Any,
 ) -> ContainerSpec:
     """A gate: named and labelled by its role, on both networks, ready when it logs "ready"."""
     return ContainerSpec(
@@ -245,7 +253,7 @@ def _sidecar(
         role=role,
         image=image,
         command=None,
-        labels=_labels(options.bottle_id, plan, options, role),
+        labels={**_labels(options.bottle_id, plan, options, role), **(extra_labels or {})},
         networks=networks,
         ready_event="ready",
         limits=fit(GATES.get(role, GATE), options.engine),
@@ -264,12 +272,18 @@ def _ssh_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchO
 
 
 def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
+    files = [
+        FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
+        FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
+    ]
+    labels = {}
+    if plan.workspace is not None:
+        files.append(FileSpec(_git.GIT_GATE_IMPORT, _git.WORKSPACE_BUNDLE, options.workspace_bundle))
+        labels[WORKSPACE_LABEL] = plan.workspace.path  # where `stop` fetches the agent's pushes back to
     return _sidecar(
         stem, "git", "git-gate", networks, plan, options,
-        files=(
-            FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
-            FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
-        ),
+        files=tuple(files),
+        extra_labels=labels,
         tmpfs={_git.GIT_GATE_HANDOVER: _tmpfs(_git.GIT_GATE_UID, "1m")},
         user=str(_git.GIT_GATE_UID),
         ports=(_git.GIT_GATE_PORT,),

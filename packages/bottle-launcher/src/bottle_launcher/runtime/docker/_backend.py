@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import sys
@@ -16,11 +17,14 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
+from bottle_manifest import format_size
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
+from ...local_workspace import BUNDLE_LIMIT, EXPORT, REFS
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
-from ...plan._labels import ID_LABEL, VOLUME_LABEL
+from ...plan._git import GIT_GATE_UID
+from ...plan._labels import ID_LABEL, VOLUME_LABEL, WORKSPACE_LABEL
 from ...plan._resources import AGENT, EngineLimits, Limits
 from ...plan._runtime import AGENT_UID
 from ...plan._workspace import checkout_script
@@ -30,11 +34,12 @@ from ._archive import archive
 from ._attach import attach_tty, exec_tty
 from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
-from ._watch import GateWatch, container_info, log_tail
-from ._workspace import Helper, check_out
+from ._watch import GateWatch, container_info, end_wedged_sandbox, log_tail
+from ._workspace import Helper, check_out, run_script
 from ._workspace import helper as workspace_helper
 
 READY_TIMEOUT = 30.0
+GIT_BASE = "/srv/git"  # the git gate's mirrors (git_gate._config.BASE_PATH)
 FENCE_TIMEOUT = 30.0
 
 
@@ -369,6 +374,33 @@ class DockerBackend:
         except docker.errors.APIError as exc:
             raise LaunchError(f"volume {name} cannot be removed: {exc.explanation or exc}") from None
 
+    def workspace_path(self, bottle_id: str) -> str | None:
+        """The local repository a bottle's git gate serves, from its label; None if none."""
+        for container in self._containers(bottle_id):
+            if container.labels.get(f"{LABEL}.role") == "git" and WORKSPACE_LABEL in container.labels:
+                return str(container.labels[WORKSPACE_LABEL])
+        return None
+
+    def export_workspace(self, bottle_id: str, repo: str, known: list[str]) -> tuple[list[tuple[str, str]], bytes]:
+        """The gate's workspace mirror: its refs, and a bundle of what it has beyond `known`
+        commits (b"": nothing new)."""
+        gates = [c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "git"]
+        if not gates or gates[0].status != "running":
+            raise LaunchError(f"bottle {bottle_id} has no running git gate to fetch the workspace from")
+        mirror = f"{GIT_BASE}/{repo}.git"
+        outputs = []
+        for script, args in ((REFS, [mirror]), (EXPORT, [mirror, *known])):
+            result = run_script(
+                self.api, gates[0].id, script, args, limit=BUNDLE_LIMIT, timeout=120, user=GIT_GATE_UID, workdir="/"
+            )
+            if result.code != 0:
+                why = result.stderr.decode(errors="replace").strip()
+                why = why or ("timed out" if result.timed_out else "too large")
+                raise LaunchError(f"reading the workspace mirror of bottle {bottle_id} failed: {why}")
+            outputs.append(result.stdout)
+        refs = [tuple(line.split(" ", 1)) for line in outputs[0].decode(errors="replace").splitlines() if " " in line]
+        return [(commit, ref) for commit, ref in refs], outputs[1]
+
     def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
         """Stop the agent (SIGTERM, then SIGKILL), so its working folder holds still."""
         for container in self._containers(bottle_id):
@@ -376,8 +408,15 @@ class DockerBackend:
                 with contextlib.suppress(docker.errors.APIError):
                     container.stop(timeout=timeout)
 
+    def is_gvisor(self, runtime: str | None) -> bool:
+        config = (self.client.info().get("Runtimes") or {}).get(runtime or "") or {}
+        return runtime == "runsc" or str(config.get("path", "")).endswith("runsc")
+
     def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
-        watch = GateWatch(self.api, plan.bottle_id, notify) if notify else contextlib.nullcontext()
+        on_oom = None
+        if self.is_gvisor(plan.options.runtime):
+            on_oom = functools.partial(end_wedged_sandbox, self.api, plan.agent.name)
+        watch = GateWatch(self.api, plan.bottle_id, notify, on_oom) if notify else contextlib.nullcontext()
         with watch:
             attach_tty(self.api, plan.agent.name, lambda: self.hand_over(plan, secrets))
         try:
@@ -522,14 +561,36 @@ class DockerBackend:
                 hint=f"`bottle-launch stop {bottle_id}` removes it",
             )
         argv = ["/usr/local/bin/bottle-exec", *command]
+        agent = agents[0]
+        oom = threading.Event()
+        watch: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if self.is_gvisor(agent.attrs["HostConfig"].get("Runtime")):
+
+            def ended(info: ContainerInfo) -> None:
+                oom.set()
+
+            watch = GateWatch(self.api, bottle_id, ended, functools.partial(end_wedged_sandbox, self.api, agent.id))
+        with watch:
+            code = self._exec(agent.id, argv, tty)
+        if oom.is_set():
+            memory = agent.attrs["HostConfig"].get("Memory") or 0
+            limit = f" ({format_size(memory)})" if memory else ""
+            raise LaunchError(
+                f"bottle {bottle_id}: the agent hit its memory limit{limit}; under gVisor that stops the whole "
+                "sandbox, so the bottle has ended",
+                hint=f"`bottle-launch stop {bottle_id}` removes it; a larger resources.memory gives the next one more",
+            )
+        return code
+
+    def _exec(self, container: str, argv: list[str], tty: bool) -> int:
         if tty:
             environment = {"TERM": os.environ.get("TERM") or "xterm"}
             exec_id = self.api.exec_create(
-                agents[0].id, argv, user=str(AGENT_UID), tty=True, stdin=True, environment=environment
+                container, argv, user=str(AGENT_UID), tty=True, stdin=True, environment=environment
             )["Id"]
             exec_tty(self.api, exec_id)
         else:
-            exec_id = self.api.exec_create(agents[0].id, argv, user=str(AGENT_UID))["Id"]
+            exec_id = self.api.exec_create(container, argv, user=str(AGENT_UID))["Id"]
             for out, err in self.api.exec_start(exec_id, stream=True, demux=True):
                 if out:
                     sys.stdout.buffer.write(out)

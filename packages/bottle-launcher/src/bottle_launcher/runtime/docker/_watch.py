@@ -42,6 +42,15 @@ def container_info(inspected: dict[str, Any], log_tail: tuple[str, ...] = ()) ->
     )
 
 
+def end_wedged_sandbox(api: APIClient, container: str) -> None:
+    """Under gVisor the kernel's OOM kill lands on the sandbox itself (a stub or the sentry), not
+    on the process that asked for memory: the sandbox then stops answering (an exec hangs, the
+    session freezes) until the engine notices, minutes later (measured: 2 min). Ending it at once
+    is what the kernel would have done in the end, and the user hears why."""
+    with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+        api.kill(container)
+
+
 def log_tail(api: APIClient, container: str, lines: int = LOG_TAIL) -> tuple[str, ...]:
     with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
         logs: bytes = api.logs(container, stdout=True, stderr=True, tail=lines)
@@ -51,12 +60,20 @@ def log_tail(api: APIClient, container: str, lines: int = LOG_TAIL) -> tuple[str
 
 class GateWatch:
     """While entered, calls `notify` once for each gate of `bottle_id` that stops or turns
-    unhealthy, and each time the agent hits its memory limit (role "agent", oom_killed)."""
+    unhealthy, and each time the agent hits its memory limit (role "agent", oom_killed), after
+    which `on_agent_oom` runs (under gVisor it ends the agent: see sandbox_oom)."""
 
-    def __init__(self, api: APIClient, bottle_id: str, notify: Callable[[ContainerInfo], None]) -> None:
+    def __init__(
+        self,
+        api: APIClient,
+        bottle_id: str,
+        notify: Callable[[ContainerInfo], None],
+        on_agent_oom: Callable[[], None] | None = None,
+    ) -> None:
         self.api = api
         self.bottle_id = bottle_id
         self.notify = notify
+        self.on_agent_oom = on_agent_oom
         self._told: set[str] = set()
         self._lock = threading.Lock()
         self._done = threading.Event()
@@ -109,6 +126,9 @@ class GateWatch:
         if role == "agent":
             if action == "oom":
                 self._tell(ContainerInfo(attributes.get("name", ""), "agent", "running", oom_killed=True), once=False)
+                if self.on_agent_oom is not None:
+                    with contextlib.suppress(Exception):
+                        self.on_agent_oom()
             elif action == "die":
                 self._done.set()  # the session is ending; what follows is the teardown
             return

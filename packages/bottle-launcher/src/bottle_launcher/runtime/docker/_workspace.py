@@ -25,14 +25,22 @@ STDERR_LIMIT = 64 << 10
 
 
 def run_script(
-    api: Any, container: str, script: str, args: list[str], *, limit: int, timeout: float, on_timeout: Any = None
+    api: Any,
+    container: str,
+    script: str,
+    args: list[str],
+    *,
+    limit: int,
+    timeout: float,
+    on_timeout: Any = None,
+    user: int = AGENT_UID,
+    workdir: str = WORKDIR,
 ) -> RunResult:
-    """bash `script` with `args` in `container` as the agent's user: its stdout (at most `limit`
-    bytes), stderr and exit code. On timeout, `on_timeout()` is called to end it (the stream
-    cannot be cancelled otherwise)."""
-    exec_id = api.exec_create(container, ["bash", "-c", script, "bash", *args], user=str(AGENT_UID), workdir=WORKDIR)[
-        "Id"
-    ]
+    """bash `script` with `args` in `container` as `user`: its stdout (at most `limit` bytes),
+    stderr and exit code. On timeout, `on_timeout()` is called to end it (the stream cannot be
+    cancelled otherwise)."""
+    argv = ["bash", "-c", script, "bash", *args]
+    exec_id = api.exec_create(container, argv, user=str(user), workdir=workdir)["Id"]
     out, err = bytearray(), bytearray()
     truncated = threading.Event()
 

@@ -116,6 +116,13 @@ class RuntimeBackend(Protocol):
     def workspace(self, bottle_id: str) -> AbstractContextManager[WorkspaceReader | None]:
         """A reader of the bottle's working folder (rescue/), or None if it has none."""
 
+    def workspace_path(self, bottle_id: str) -> str | None:
+        """The local repository the bottle's git gate serves as its workspace, if any."""
+
+    def export_workspace(self, bottle_id: str, repo: str, known: list[str]) -> tuple[list[tuple[str, str]], bytes]:
+        """The workspace mirror's refs ("<commit>", "<ref>"), and a git bundle of what it has
+        beyond the `known` commits (b"": nothing new)."""
+
     def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
         """Stop the agent so that its working folder holds still; its gates keep running."""
 

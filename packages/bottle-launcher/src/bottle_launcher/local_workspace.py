@@ -1,0 +1,194 @@
+"""A repository on this machine as the agent's workspace (`--workspace PATH`), with the git gate
+between them.
+
+In: the launcher bundles the repository's branches and tags (and, asked to, the uncommitted
+changes as one commit on top) and hands the bundle to the git gate, which serves it as one more
+mirror; claude starts in a clone of it. Out: the agent pushes to that mirror, where the gate's
+pre-receive scan applies in full; the launcher fetches what was accepted back into the local
+repository under refs/remotes/bottle/<agent>/, never touching the user's branches, index or
+working tree. Everything is checked, and the bundle made, before the engine is contacted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bottle_manifest import format_size
+
+from .errors import LaunchError
+from .plan import WorkspaceRepo
+from .plan._git import WORKSPACE_CHANGES_REF
+
+BUNDLE_LIMIT = 512 << 20  # bytes: a bundle over this is refused before anything starts
+# A moment's ref in the user's repository while bundling (deleted right after), and the bundle's
+# name for the uncommitted changes: the gate reads it under this name.
+CHANGES_REF = WORKSPACE_CHANGES_REF
+GIT_TIMEOUT = 300
+
+
+def _git(path: Path, *args: str, env: dict[str, str] | None = None, check: bool = True) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(path), *args],
+        capture_output=True,
+        text=True,
+        timeout=GIT_TIMEOUT,
+        env={**os.environ, **(env or {})},
+    )
+    if check and done.returncode != 0:
+        raise LaunchError(f"git {args[0]} in {path} failed: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def folder_name(path: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", path.name).strip("-.")
+    return name or "workspace"
+
+
+def inspect(path: Path, with_changes: bool = False) -> WorkspaceRepo:
+    """The workspace at `path`, or a LaunchError saying why it cannot be one."""
+    if not path.exists():
+        raise LaunchError(f"workspace {path} does not exist")
+    try:
+        inside = _git(path, "rev-parse", "--is-inside-work-tree", check=False)
+        bare = _git(path, "rev-parse", "--is-bare-repository", check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise LaunchError(f"workspace {path}: git cannot read it ({exc})") from None
+    if bare == "true":
+        raise LaunchError(
+            f"workspace {path} is a bare repository: it has no working tree to give the agent",
+            hint="give a clone of it with a checked-out branch",
+        )
+    if inside != "true":
+        raise LaunchError(f"workspace {path} is not a git repository", hint="`git init` it, or give its folder")
+    top = Path(_git(path, "rev-parse", "--show-toplevel"))
+    branch = _git(top, "symbolic-ref", "-q", "HEAD", check=False)
+    if not branch:
+        raise LaunchError(f"workspace {top} has a detached HEAD", hint="check out a branch first")
+    if not _git(top, "rev-parse", "-q", "--verify", "HEAD", check=False):
+        raise LaunchError(f"workspace {top} has no commits yet (its branch is unborn)", hint="commit something first")
+    return WorkspaceRepo(str(top), folder_name(top), branch, with_changes, (top / ".gitmodules").exists())
+
+
+def has_changes(workspace: WorkspaceRepo) -> bool:
+    return bool(_git(Path(workspace.path), "status", "--porcelain"))
+
+
+def make_bundle(workspace: WorkspaceRepo, limit: int = BUNDLE_LIMIT) -> bytes:
+    """Branches and tags, and with_changes a commit of the uncommitted changes (untracked files
+    that are not ignored included) at CHANGES_REF. The user's branch, index and working tree are
+    not touched: the commit is made through an index of our own."""
+    path = Path(workspace.path)
+    refs = ["--branches", "--tags"]
+    with tempfile.TemporaryDirectory(prefix="claude-bottle-") as tmp:
+        made_ref = False
+        try:
+            if workspace.with_changes and has_changes(workspace):
+                index = Path(tmp) / "index"
+                real = Path(_git(path, "rev-parse", "--path-format=absolute", "--git-path", "index"))
+                if real.exists():
+                    index.write_bytes(real.read_bytes())
+                env = {"GIT_INDEX_FILE": str(index)}
+                _git(path, "add", "-A", env=env)
+                tree = _git(path, "write-tree", env=env)
+                message = "Uncommitted changes, brought into the bottle by --with-changes"
+                commit = _git(path, "-c", "user.name=claude-bottle", "-c", "user.email=claude-bottle@localhost",
+                              "commit-tree", tree, "-p", "HEAD", "-m", message)  # fmt: skip
+                _git(path, "update-ref", CHANGES_REF, commit)
+                made_ref = True
+                refs.append(CHANGES_REF)
+            bundle = Path(tmp) / "workspace.bundle"
+            _git(path, "bundle", "create", "--quiet", str(bundle), *refs)
+        finally:
+            if made_ref:
+                _git(path, "update-ref", "-d", CHANGES_REF, check=False)
+        size = bundle.stat().st_size
+        if size > limit:
+            raise LaunchError(
+                f"workspace {path} makes a {format_size(size)} bundle; the limit is {format_size(limit)}",
+                hint="give a smaller repository (a shallow or partial clone of it), or push it to a forge "
+                "and declare it as a git entry",
+            )
+        return bundle.read_bytes()
+
+
+def namespace(agent: str) -> str:
+    return f"refs/remotes/bottle/{agent}"
+
+
+def known_commits(workspace_path: Path, agent: str) -> list[str]:
+    """Commits the local repository already has at its branch, tag and bottle refs: what a bundle
+    coming back need not carry."""
+    out = _git(workspace_path, "for-each-ref", "--format=%(objectname)", "refs/heads", "refs/tags", namespace(agent))
+    return list(dict.fromkeys(out.split()))[:1000]
+
+
+def fetch_back(workspace_path: Path, agent: str, bundle: bytes) -> list[str]:
+    """Fetch the branches and tags of a bundle from the gate's mirror into the bottle's namespace;
+    the lines git printed about what changed (none: nothing new)."""
+    if not bundle:
+        return []
+    with tempfile.TemporaryDirectory(prefix="claude-bottle-") as tmp:
+        path = Path(tmp) / "back.bundle"
+        path.write_bytes(bundle)
+        ns = namespace(agent)
+        done = subprocess.run(
+            ["git", "-C", str(workspace_path), "fetch", "--no-tags", "--no-write-fetch-head", str(path),
+             f"+refs/heads/*:{ns}/*", f"+refs/tags/*:{ns}/tags/*"],
+            capture_output=True, text=True, timeout=GIT_TIMEOUT,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise LaunchError(f"fetching the agent's pushes into {workspace_path} failed: {done.stderr.strip()}")
+    return [line.strip() for line in done.stderr.splitlines() if "->" in line]
+
+
+def point_refs(workspace_path: Path, agent: str, refs: list[tuple[str, str]]) -> list[str]:
+    """Point the bottle's namespace at the mirror's refs whose commits the local repository has
+    already. A bundle leaves those out (git omits a ref whose tip the other side has): a branch
+    the agent made at an existing commit, say. A ref still where the user's own is was not
+    pushed, and is left out. What changed, said as git fetch says it."""
+    ns = namespace(agent)
+    changed = []
+    for commit, ref in refs:
+        if _git(workspace_path, "rev-parse", "-q", "--verify", f"{ref}^{{commit}}", check=False) == commit:
+            continue
+        if ref.startswith("refs/heads/"):
+            local = f"{ns}/{ref.removeprefix('refs/heads/')}"
+        elif ref.startswith("refs/tags/"):
+            local = f"{ns}/tags/{ref.removeprefix('refs/tags/')}"
+        else:
+            continue
+        has = subprocess.run(["git", "-C", str(workspace_path), "cat-file", "-e", f"{commit}^{{commit}}"],
+                             capture_output=True, timeout=GIT_TIMEOUT)  # fmt: skip
+        current = _git(workspace_path, "rev-parse", "-q", "--verify", local, check=False)
+        if has.returncode == 0 and current != commit:
+            _git(workspace_path, "update-ref", local, commit)
+            changed.append(f"{commit[:9]} {ref.removeprefix('refs/heads/')} -> {local}")
+    return changed
+
+
+# The mirror's branches and tags, one "<commit> <ref>" a line (tags peeled to their commit).
+REFS = """cd "$1" || exit 3
+git for-each-ref --format='%(if)%(*objectname)%(then)%(*objectname)%(else)%(objectname)%(end) %(refname)' \
+  refs/heads refs/tags
+"""
+
+
+# Run in the git gate: a bundle of the mirror's branches and tags without what the local
+# repository has (the commits given as arguments, those the mirror knows); empty output when
+# nothing is new.
+EXPORT = """set -u
+repo=$1; shift
+cd "$repo" || exit 3
+not=""
+for commit in "$@"; do
+  git cat-file -e "$commit^{commit}" 2>/dev/null && not="$not ^$commit"
+done
+git bundle create - --branches --tags $not 2>/tmp/export.err || {
+  grep -q "empty bundle" /tmp/export.err && exit 0
+  cat /tmp/export.err >&2; exit 1
+}
+"""
