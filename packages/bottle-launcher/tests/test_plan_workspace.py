@@ -68,3 +68,17 @@ def test_an_agent_that_persists_mounts_volumes_named_for_it_and_its_project():
     other_agent = build_runtime_plan(replace(persisting, agent="ops"), LaunchOptions(bottle_id="x3"))
     names = {v.name for r in (runtime, elsewhere, other_agent) for v in r.volumes}
     assert len(names) == 6
+
+
+def test_a_checkout_already_there_is_fetched_not_cloned_again(tmp_path):
+    upstream = tmp_path / "up"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(upstream)], check=True)
+    subprocess.run(["git", "-C", str(upstream), "-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q",
+                    "--allow-empty", "-m", "one"], check=True)  # fmt: skip
+    script = checkout_script(plan(Checkout("demo/app", str(upstream), "app")))
+    assert script is not None
+    local = script.replace("/home/claude/work", str(tmp_path))
+    assert subprocess.run(["bash", "-c", local]).returncode == 0
+    (tmp_path / "app" / "left-by-the-last-session.txt").write_text("kept\n")
+    assert subprocess.run(["bash", "-c", local]).returncode == 0  # a second start: fetched, not clobbered
+    assert (tmp_path / "app" / "left-by-the-last-session.txt").read_text() == "kept\n"

@@ -138,7 +138,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             return 1
     if plan.persist:
         _refuse_a_second_bottle(backend, plan)
-    prune_orphans(backend, say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True))
+    prune_orphans(backend, say=_say(console))
     bottle_id = secrets.token_hex(4)
     ca = make_ca(plan.bottle, bottle_id)
     options = LaunchOptions(
@@ -202,7 +202,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                         runtime_plan.bottle_id,
                         plan.agent,
                         mode=_end_mode(request, interrupted=interrupted),
-                        say=lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True),
+                        say=_say(console),
                         ask=lambda question: _ask(console, question),
                     )
                 if persisted:

@@ -8,6 +8,7 @@ bottles and the host keep working, and only that bottle's session suffers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ class Limits:
     cpu_shares: int | None = None  # relative weight when the CPUs are contended; None: the engine's
     tmp: int | None = None  # bytes of a tmpfs on /tmp (the agent only)
     disk: int | None = None  # bytes of writable layer, where the engine can cap it (storage_opt)
+    cpuset: str | None = None  # cores it is pinned to ("1", "2,3"): chosen at start (choose_cpuset)
 
 
 AGENT = Limits(
@@ -158,3 +160,27 @@ def limits_text(limits: Limits) -> str:
     if limits.tmp is not None:
         parts.append(f"/tmp {format_size(limits.tmp)}")
     return ", ".join(parts)
+
+
+def choose_cpuset(cpus: float, engine_cpus: int, agents_on: dict[int, int]) -> str | None:
+    """The cores an agent is pinned to: the ceiling of its CPU quota, taken from the cores the
+    fewest other agents are pinned to (ties: the highest-numbered first, so core 0 stays the
+    engine's longest). Under gVisor a sandbox that shares a core with a busy one slows many times
+    over (each of its syscalls waits a time slice), so busy bottles are kept apart while there are
+    cores enough; beyond that they share. None: nothing to choose (no quota, or every core)."""
+    if engine_cpus <= 1 or cpus <= 0:
+        return None
+    want = math.ceil(cpus)
+    if want >= engine_cpus:
+        return None
+    ranked = sorted(range(engine_cpus), key=lambda core: (agents_on.get(core, 0), -core))
+    return ",".join(str(core) for core in sorted(ranked[:want]))
+
+
+def parse_cpuset(text: str) -> list[int]:
+    """Docker's cpuset notation ("0-2,5") as core numbers."""
+    cores: list[int] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, _, high = part.partition("-")
+        cores.extend(range(int(low), int(high or low) + 1))
+    return cores

@@ -47,11 +47,15 @@ def persisted_labels(plan: Plan, role: str) -> dict[str, str]:
 def checkout_script(plan: Plan) -> str | None:
     """Clone each checkout the way the agent's own clones go (its ~/.gitconfig sends the URL to
     the git gate, which refreshes its mirror from upstream first); the first failure stops it,
-    saying which. None when there is nothing to check out."""
+    saying which. A clone already there (an agent that persists its working folder) is fetched
+    instead: its branches, index and files stay as the last session left them. None when there
+    is nothing to check out."""
     if not plan.checkouts:
         return None
     lines = ["set -u", f"cd {shlex.quote(WORKDIR)}"]
     for checkout in plan.checkouts:
         url, folder, repo = (shlex.quote(v) for v in (checkout.url, checkout.folder, checkout.repo))
-        lines.append(f"git clone -q -- {url} {folder} || {{ echo checkout of {repo} failed >&2; exit 1; }}")
+        fail = f"{{ echo checkout of {repo} failed >&2; exit 1; }}"
+        lines.append(f"if [ -d {folder}/.git ]; then git -C {folder} fetch -q origin || {fail}")
+        lines.append(f"else git clone -q -- {url} {folder} || {fail}; fi")
     return "\n".join(lines)

@@ -25,7 +25,7 @@ from ...local_workspace import BUNDLE_LIMIT, EXPORT, REFS
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
 from ...plan._git import GIT_GATE_UID
 from ...plan._labels import ID_LABEL, VOLUME_LABEL, WORKSPACE_LABEL
-from ...plan._resources import AGENT, EngineLimits, Limits
+from ...plan._resources import AGENT, EngineLimits, Limits, choose_cpuset, parse_cpuset
 from ...plan._runtime import AGENT_UID
 from ...plan._workspace import checkout_script
 from ...volumes import PersistedVolume, describe
@@ -79,6 +79,8 @@ def limit_options(limits: Limits | None) -> dict[str, Any]:
         options["nano_cpus"] = round(limits.cpus * 1_000_000_000)
     if limits.cpu_shares is not None:
         options["cpu_shares"] = limits.cpu_shares
+    if limits.cpuset is not None:
+        options["cpuset_cpus"] = limits.cpuset
     if limits.disk is not None:
         options["storage_opt"] = {"size": str(limits.disk)}
     return options
@@ -165,7 +167,7 @@ class DockerBackend:
                 hosts = {f"{spec.role}-gate": addresses[spec.name] for spec in plan.sidecars}
                 allowed = [(addresses[spec.name], port) for spec in plan.sidecars for port in spec.ports]
                 progress("starting agent")
-                agent_id = self._start(plan.agent, plan, extra_hosts=hosts)
+                agent_id = self._start(self._pinned(plan.agent), plan, extra_hosts=hosts)
                 pool.submit(self._open_handover, plan, agent_id)
                 progress("fencing agent network")
                 self._fence(plan, agent_id, "agent", agent_fence_script(allowed))
@@ -174,6 +176,22 @@ class DockerBackend:
                     wait.result()
             finally:
                 give_up.set()
+
+    def _pinned(self, agent: ContainerSpec) -> ContainerSpec:
+        """The agent with the cores it is pinned to, away from other bottles' agents while there
+        are cores enough (plan/_resources.py choose_cpuset)."""
+        limits = agent.limits
+        engine_cpus = int(self.client.info().get("NCPU") or 0)
+        if limits is None or not limits.cpus or engine_cpus <= 1:
+            return agent
+        agents_on: dict[int, int] = {}
+        for summary in self.api.containers(filters={"label": f"{LABEL}.role=agent", "status": "running"}):
+            with contextlib.suppress(docker.errors.NotFound, ValueError):
+                pinned = self.api.inspect_container(summary["Id"])["HostConfig"].get("CpusetCpus") or ""
+                for core in parse_cpuset(pinned):
+                    agents_on[core] = agents_on.get(core, 0) + 1
+        cpuset = choose_cpuset(limits.cpus, engine_cpus, agents_on)
+        return replace(agent, limits=replace(limits, cpuset=cpuset)) if cpuset else agent
 
     def _create_networks(self, plan: RuntimePlan) -> None:
         def create(network: NetworkSpec) -> None:
