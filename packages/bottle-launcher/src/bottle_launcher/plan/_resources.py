@@ -76,6 +76,13 @@ CPU_HEADROOM = 1.0
 
 TMP_SHARE = 4  # the default /tmp is at most 1/TMP_SHARE of the memory (see AGENT.tmp)
 
+# Under gVisor a container's processes live inside its sandbox: they are not host processes, and
+# the pids limit counts the sandbox's own host threads instead, of which it needs hundreds (445
+# measured, holding 1,000 sleeping processes). At 512 the sandbox itself crashed ("WaitPID
+# failed: EOF") rather than a fork failing inside it. So there the limit is at least this, and a
+# fork bomb is bounded by the memory limit (each process costs the sandbox memory).
+SANDBOX_PIDS = 4096
+
 RESOURCE_KEYS = ("memory", "pids", "cpus", "tmp", "disk")
 
 
@@ -89,6 +96,7 @@ class EngineLimits:
     pids: bool = True  # PidsLimit
     cpu: bool = True  # CpuCfsQuota: nano_cpus is honoured
     disk: bool = False  # a writable layer can be capped (storage_opt size: overlay2 over xfs with pquota)
+    sandbox: bool = False  # containers run under gVisor: their processes are not the host's (SANDBOX_PIDS)
     disk_note: str = "not known before the engine is asked"  # why not (or how), for the preflight and docs
 
     def unenforced(self) -> list[str]:
@@ -121,7 +129,8 @@ def fit(limits: Limits, engine: EngineLimits, *, explicit_cpus: bool = False) ->
         if not explicit_cpus and engine.cpus > 1:
             cap -= CPU_HEADROOM
         cpus = min(cpus, cap)
-    return replace(limits, cpus=cpus, disk=limits.disk if engine.disk else None)
+    pids = max(limits.pids, SANDBOX_PIDS) if engine.sandbox else limits.pids
+    return replace(limits, cpus=cpus, pids=pids, disk=limits.disk if engine.disk else None)
 
 
 def bottle_limits(plan: Plan, engine: EngineLimits | None = None) -> dict[str, Limits]:

@@ -456,6 +456,7 @@ class DockerBackend:
             cpu=info.get("CpuCfsQuota") is not False,
             disk=disk,
             disk_note=f"{note}; {overlay}" if overlay else note,
+            sandbox=self.is_gvisor(runtime),
         )
 
     def _disk_quota(self, info: Mapping[str, Any]) -> tuple[bool, str]:
