@@ -44,8 +44,7 @@ UP = "curl -s -o /dev/null {ca} -w '%{{speed_upload}}' --data-binary @/tmp/blob 
 
 def main(runs: int = 5, runtime: str | None = None) -> str:
     client = docker.from_env()
-    from bottle_launcher.runtime.docker import DockerBackend
-    from bottle_launcher.runtime.docker._backend import detect_runtime
+    from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
 
     backend = DockerBackend(client)
     agent_image, egress_image = backend.image("agent"), backend.image("egress")

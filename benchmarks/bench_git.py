@@ -40,8 +40,7 @@ TIME = 's=$(date +%s%N); {cmd} >/dev/null 2>&1; r=$?; e=$(date +%s%N); echo "$r 
 
 def main(runs: int = 5) -> str:
     client = docker.from_env()
-    from bottle_launcher.runtime.docker import DockerBackend
-    from bottle_launcher.runtime.docker._backend import detect_runtime
+    from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
 
     backend = DockerBackend(client)
     agent_image = backend.image("agent")

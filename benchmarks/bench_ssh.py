@@ -37,8 +37,7 @@ SCP = "s=$(date +%s%N); scp -q /tmp/blob forge:/tmp/received 2>/dev/null; e=$(da
 
 def main(runs: int = 5) -> str:
     client = docker.from_env()
-    from bottle_launcher.runtime.docker import DockerBackend
-    from bottle_launcher.runtime.docker._backend import detect_runtime
+    from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
 
     backend = DockerBackend(client)
     agent_image = backend.image("agent")

@@ -38,8 +38,7 @@ REPO = "demo/app"
 
 def main(runs: int = 7, runtime: str | None = None) -> str:
     client = docker.from_env()
-    from bottle_launcher.runtime.docker import DockerBackend
-    from bottle_launcher.runtime.docker._backend import detect_runtime
+    from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
 
     backend = DockerBackend(client)
     images = {key: backend.image(key) for key in ("agent", "egress", "ssh-gate", "git-gate")}

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import pytest
 from bottle_launcher.plan._resources import AGENT, GATES, EngineLimits, fit, limits_text
-from bottle_launcher.runtime.docker import DockerBackend
-from bottle_launcher.runtime.docker._backend import detect_runtime
+from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
 from e2e_helpers import bottle_launch, launch_detached, leftovers
 
 MiB = 1 << 20

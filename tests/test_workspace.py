@@ -16,15 +16,14 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
+import git_fixtures
 import pytest
 from e2e_helpers import bottle_launch, launch_detached, launch_yes, leftovers
+from git_fixtures import REPO
 from terminal import Terminal
-from upstreams import KeyPair, Sshd, start_sshd
 
-REPO = "demo/app"
 APP = "/home/claude/work/app"
 GIT = "git -c user.name=agent -c user.email=agent@test"
 # An unpushed commit, a change to a tracked file, and an untracked file.
@@ -35,18 +34,9 @@ MAKE_WORK = (
 PROMPT = re.compile(r"bash-[\d.]+\$")
 
 
-@pytest.fixture(scope="module")
-def key() -> KeyPair:
-    return KeyPair.generate()
-
-
-@pytest.fixture(scope="module")
-def forge(client, images, sshd_image, upstream_network, key) -> Iterator[Sshd]:
-    # The forced command lets a test make upstream refuse fetches from some point on.
-    authorized = [f'command="/usr/local/bin/git-wrap" {key.public}']
-    sshd = start_sshd(client, sshd_image, upstream_network, "forge.test", authorized, repos=(REPO,))
-    yield sshd
-    sshd.container.remove(force=True)
+# A real sshd with the repository, behind a forced command that lets a test make upstream refuse
+# fetches from some point on.
+key, forge = git_fixtures.key, git_fixtures.forge
 
 
 @pytest.fixture(scope="module")

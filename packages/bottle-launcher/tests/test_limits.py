@@ -23,7 +23,8 @@ from bottle_launcher.plan._resources import (
     bottle_limits,
     fit,
 )
-from bottle_launcher.runtime.docker._backend import DockerBackend, gvisor_overlay_note, limit_options
+from bottle_launcher.runtime.docker import DockerBackend
+from bottle_launcher.runtime.docker._engine import gvisor_overlay_note, limit_options
 from bottle_manifest._sizes import MIN_CPUS, MIN_MEMORY, MIN_PIDS
 from rich.console import Console
 

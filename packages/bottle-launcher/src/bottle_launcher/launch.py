@@ -32,8 +32,7 @@ from .plan._runtime import agent_command
 from .plan._workspace import persisted_volumes
 from .prune import prune_orphans
 from .rescue import Mode
-from .runtime.docker import DockerBackend
-from .runtime.docker._backend import check_runtime, detect_runtime
+from .runtime.docker import DockerBackend, check_runtime, detect_runtime
 from .runtime.plugin.interface import ContainerInfo
 from .skills import skill_files, skill_roots
 from .teardown import remove_bottle

@@ -9,7 +9,7 @@ import docker.errors
 
 from ..images import IMAGE_NAMES, BuildOptions, image_exists, image_tag
 from ..launch import TOKEN_VAR
-from ..runtime.docker._backend import detect_runtime
+from ..runtime.docker import detect_runtime
 
 
 @click.command()

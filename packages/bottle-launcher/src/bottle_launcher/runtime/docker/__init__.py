@@ -1,3 +1,4 @@
 from ._backend import DockerBackend
+from ._engine import check_runtime, connect, detect_runtime
 
-__all__ = ["DockerBackend"]
+__all__ = ["DockerBackend", "check_runtime", "connect", "detect_runtime"]

@@ -21,92 +21,24 @@ from bottle_manifest import format_size
 
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
-from ...local_workspace import BUNDLE_LIMIT, EXPORT, REFS
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
-from ...plan._git import GIT_GATE_UID
-from ...plan._labels import ID_LABEL, VOLUME_LABEL, WORKSPACE_LABEL
-from ...plan._resources import AGENT, EngineLimits, Limits, choose_cpuset, parse_cpuset
+from ...plan._resources import EngineLimits
 from ...plan._runtime import AGENT_UID
 from ...plan._workspace import checkout_script
 from ...volumes import PersistedVolume, describe
 from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
+from ._engine import connect, disk_quota, gvisor_overlay_note, is_gvisor, limit_options, pinned
 from ._handover import Handover, encode_env
 from ._pipelock import pipelock_build
+from ._volumes import remove_volume, volume_users
 from ._watch import GateWatch, container_info, end_wedged_sandbox, log_tail
-from ._workspace import Helper, check_out, run_script
+from ._workspace import Helper, check_out, export_workspace, workspace_path
 from ._workspace import helper as workspace_helper
 
 READY_TIMEOUT = 30.0
-GIT_BASE = "/srv/git"  # the git gate's mirrors (git_gate._config.BASE_PATH)
 FENCE_TIMEOUT = 30.0
-
-
-def connect() -> docker.DockerClient:
-    try:
-        client = docker.from_env(timeout=120)
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise LaunchError(
-            f"cannot reach the Docker engine: {exc}",
-            hint="start Docker, or point DOCKER_HOST at a running engine (`bottle-launch doctor` checks)",
-        ) from None
-    return client
-
-
-def detect_runtime(client: docker.DockerClient) -> str | None:
-    """gVisor when the engine has it registered (named runsc, or a runtime whose path is runsc)."""
-    runtimes: dict[str, Any] = client.info().get("Runtimes") or {}
-    for name, config in runtimes.items():
-        if name == "runsc" or str((config or {}).get("path", "")).endswith("runsc"):
-            return name
-    return None
-
-
-def check_runtime(client: docker.DockerClient, runtime: str | None) -> None:
-    registered = sorted((client.info().get("Runtimes") or {}).keys())
-    if runtime is not None and runtime not in registered:
-        raise LaunchError(f"runtime {runtime!r} is not registered with the engine; registered: {', '.join(registered)}")
-
-
-def limit_options(limits: Limits | None) -> dict[str, Any]:
-    """create_host_config arguments for `limits`. Swap equals memory: none beyond it."""
-    if limits is None:
-        return {}
-    options: dict[str, Any] = {"mem_limit": limits.memory, "memswap_limit": limits.memory, "pids_limit": limits.pids}
-    if limits.cpus > 0:
-        options["nano_cpus"] = round(limits.cpus * 1_000_000_000)
-    if limits.cpu_shares is not None:
-        options["cpu_shares"] = limits.cpu_shares
-    if limits.cpuset is not None:
-        options["cpuset_cpus"] = limits.cpuset
-    if limits.disk is not None:
-        options["storage_opt"] = {"size": str(limits.disk)}
-    return options
-
-
-def gvisor_overlay_note(info: Mapping[str, Any], runtime: str | None) -> str:
-    """Where gVisor puts the root filesystem's writes, from its runtimeArgs (--overlay2)."""
-    config = (info.get("Runtimes") or {}).get(runtime or "") or {}
-    if not (runtime == "runsc" or str(config.get("path", "")).endswith("runsc")):
-        return ""
-    args = [str(arg) for arg in config.get("runtimeArgs") or []]
-    overlay = next((arg.split("=", 1)[1] for arg in args if arg.startswith("--overlay2=")), "root:self")
-    medium = overlay.split(":", 1)[1] if ":" in overlay else ""
-    if overlay == "none" or not medium:
-        return f"under gVisor (--overlay2={overlay}) the root filesystem writes through to the writable layer"
-    if medium == "memory":
-        return (
-            f"under gVisor (--overlay2={overlay}) the root filesystem's writes are held in memory: the memory "
-            "limit caps them"
-        )
-    if medium == "self":
-        return (
-            f"under gVisor (--overlay2={overlay}, runsc's default) the root filesystem's writes go to a file "
-            "gVisor keeps in the container's writable layer, so they count as that layer's"
-        )
-    return f"under gVisor (--overlay2={overlay}) the root filesystem's writes go to a file in {medium}"
 
 
 class DockerBackend:
@@ -167,7 +99,7 @@ class DockerBackend:
                 hosts = {f"{spec.role}-gate": addresses[spec.name] for spec in plan.sidecars}
                 allowed = [(addresses[spec.name], port) for spec in plan.sidecars for port in spec.ports]
                 progress("starting agent")
-                agent_id = self._start(self._pinned(plan.agent), plan, extra_hosts=hosts)
+                agent_id = self._start(pinned(self.api, self.client.info(), plan.agent), plan, extra_hosts=hosts)
                 pool.submit(self._open_handover, plan, agent_id)
                 progress("fencing agent network")
                 self._fence(plan, agent_id, "agent", agent_fence_script(allowed))
@@ -176,22 +108,6 @@ class DockerBackend:
                     wait.result()
             finally:
                 give_up.set()
-
-    def _pinned(self, agent: ContainerSpec) -> ContainerSpec:
-        """The agent with the cores it is pinned to, away from other bottles' agents while there
-        are cores enough (plan/_resources.py choose_cpuset)."""
-        limits = agent.limits
-        engine_cpus = int(self.client.info().get("NCPU") or 0)
-        if limits is None or not limits.cpus or engine_cpus <= 1:
-            return agent
-        agents_on: dict[int, int] = {}
-        for summary in self.api.containers(filters={"label": f"{LABEL}.role=agent", "status": "running"}):
-            with contextlib.suppress(docker.errors.NotFound, ValueError):
-                pinned = self.api.inspect_container(summary["Id"])["HostConfig"].get("CpusetCpus") or ""
-                for core in parse_cpuset(pinned):
-                    agents_on[core] = agents_on.get(core, 0) + 1
-        cpuset = choose_cpuset(limits.cpus, engine_cpus, agents_on)
-        return replace(agent, limits=replace(limits, cpuset=cpuset)) if cpuset else agent
 
     def _create_networks(self, plan: RuntimePlan) -> None:
         def create(network: NetworkSpec) -> None:
@@ -374,50 +290,19 @@ class DockerBackend:
         return workspace_helper(self.client, bottle_id, self.image("agent"))
 
     def volume_users(self) -> dict[str, list[str]]:
-        """Persisted volume name -> the ids of the bottles whose agent mounts it now."""
-        users: dict[str, list[str]] = {}
-        for summary in self.api.containers(all=True, filters={"label": VOLUME_LABEL}):
-            labels = summary.get("Labels") or {}
-            users.setdefault(labels[VOLUME_LABEL], []).append(labels.get(ID_LABEL, ""))
-        return users
+        return volume_users(self.api)
 
     def persisted_volumes(self) -> list[PersistedVolume]:
         return describe(self.client.df().get("Volumes") or [], self.volume_users())
 
     def remove_volume(self, name: str) -> None:
-        try:
-            self.client.volumes.get(name).remove()
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise LaunchError(f"volume {name} cannot be removed: {exc.explanation or exc}") from None
+        remove_volume(self.client, name)
 
     def workspace_path(self, bottle_id: str) -> str | None:
-        """The local repository a bottle's git gate serves, from its label; None if none."""
-        for container in self._containers(bottle_id):
-            if container.labels.get(f"{LABEL}.role") == "git" and WORKSPACE_LABEL in container.labels:
-                return str(container.labels[WORKSPACE_LABEL])
-        return None
+        return workspace_path(self._containers(bottle_id))
 
     def export_workspace(self, bottle_id: str, repo: str, known: list[str]) -> tuple[list[tuple[str, str]], bytes]:
-        """The gate's workspace mirror: its refs, and a bundle of what it has beyond `known`
-        commits (b"": nothing new)."""
-        gates = [c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "git"]
-        if not gates or gates[0].status != "running":
-            raise LaunchError(f"bottle {bottle_id} has no running git gate to fetch the workspace from")
-        mirror = f"{GIT_BASE}/{repo}.git"
-        outputs = []
-        for script, args in ((REFS, [mirror]), (EXPORT, [mirror, *known])):
-            result = run_script(
-                self.api, gates[0].id, script, args, limit=BUNDLE_LIMIT, timeout=120, user=GIT_GATE_UID, workdir="/"
-            )
-            if result.code != 0:
-                why = result.stderr.decode(errors="replace").strip()
-                why = why or ("timed out" if result.timed_out else "too large")
-                raise LaunchError(f"reading the workspace mirror of bottle {bottle_id} failed: {why}")
-            outputs.append(result.stdout)
-        refs = [tuple(line.split(" ", 1)) for line in outputs[0].decode(errors="replace").splitlines() if " " in line]
-        return [(commit, ref) for commit, ref in refs], outputs[1]
+        return export_workspace(self.api, bottle_id, self._containers(bottle_id), repo, known)
 
     def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
         """Stop the agent (SIGTERM, then SIGKILL), so its working folder holds still."""
@@ -427,8 +312,7 @@ class DockerBackend:
                     container.stop(timeout=timeout)
 
     def is_gvisor(self, runtime: str | None) -> bool:
-        config = (self.client.info().get("Runtimes") or {}).get(runtime or "") or {}
-        return runtime == "runsc" or str(config.get("path", "")).endswith("runsc")
+        return is_gvisor(self.client.info(), runtime)
 
     def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
         on_oom = None
@@ -446,7 +330,7 @@ class DockerBackend:
         """What this engine can limit (plan/_resources.py), from `docker info`; whether it can cap
         a writable layer is asked of the engine itself."""
         info = self.client.info()
-        disk, note = self._disk_quota(info)
+        disk, note = disk_quota(self.api, info, lambda: self.image("agent"))
         overlay = gvisor_overlay_note(info, runtime)
         return EngineLimits(
             cpus=int(info.get("NCPU") or 0),
@@ -458,29 +342,6 @@ class DockerBackend:
             disk_note=f"{note}; {overlay}" if overlay else note,
             sandbox=self.is_gvisor(runtime),
         )
-
-    def _disk_quota(self, info: Mapping[str, Any]) -> tuple[bool, str]:
-        # Only overlay2 over xfs mounted with pquota takes storage_opt's size for a writable layer
-        # alone. `docker info` shows the driver and its filesystem but not the mount option, so a
-        # container is created (never started) with a size and removed: the engine's answer.
-        driver = str(info.get("Driver") or "an unknown driver")
-        status = {str(pair[0]): str(pair[1]) for pair in info.get("DriverStatus") or [] if len(pair) == 2}
-        backing = status.get("Backing Filesystem", "")
-        where = f"{driver} over {backing}" if backing else driver
-        if driver != "overlay2" or backing != "xfs":
-            return False, f"the engine keeps containers on {where}; only overlay2 over xfs with pquota can cap them"
-        try:
-            probe = self.api.create_container(
-                self.image("agent"),
-                command=["true"],
-                labels={f"{LABEL}.probe": "storage-opt"},
-                host_config=self.api.create_host_config(storage_opt={"size": str(AGENT.disk)}),
-            )["Id"]
-        except docker.errors.APIError as exc:
-            return False, f"the engine keeps containers on {where} without pquota ({exc.explanation or exc})"
-        with contextlib.suppress(docker.errors.APIError):
-            self.api.remove_container(probe, force=True)
-        return True, f"the engine keeps containers on {where} with pquota"
 
     def states(self, bottle_id: str) -> list[ContainerInfo]:
         infos = []

@@ -13,12 +13,16 @@ import docker
 import docker.errors
 
 from ...errors import LaunchError
+from ...local_workspace import BUNDLE_LIMIT, EXPORT, REFS
 from ...plan import LABEL
 from ...plan._claude import WORKDIR
+from ...plan._git import GIT_GATE_UID
+from ...plan._labels import WORKSPACE_LABEL
 from ...plan._runtime import AGENT_UID
 from ...plan._workspace import CHECKOUT_TIMEOUT
 from ...rescue import RunResult
 
+GIT_BASE = "/srv/git"  # the git gate's mirrors (git_gate._config.BASE_PATH)
 HELPER_LIFETIME = 600  # seconds the rescue helper lives at most, whatever happens to its launcher
 HELPER_MEMORY = 1 << 30
 STDERR_LIMIT = 64 << 10
@@ -99,6 +103,16 @@ class Helper:
             self.container.kill()
 
 
+def _empty(client: docker.DockerClient, name: str) -> bool:
+    """Whether the engine says the volume holds nothing (size 0): then there is nothing to read,
+    and no helper to start. Unknown (an engine that does not say) counts as not empty."""
+    with contextlib.suppress(docker.errors.APIError, KeyError, TypeError):
+        for entry in client.df().get("Volumes") or []:
+            if entry.get("Name") == name:
+                return (entry.get("UsageData") or {}).get("Size") == 0
+    return False
+
+
 def work_volume(client: docker.DockerClient, bottle_id: str) -> Any | None:
     volumes = client.volumes.list(filters={"label": [f"{LABEL}.id={bottle_id}", f"{LABEL}.role=work"]})
     return volumes[0] if volumes else None
@@ -108,7 +122,7 @@ def work_volume(client: docker.DockerClient, bottle_id: str) -> Any | None:
 def helper(client: docker.DockerClient, bottle_id: str, fallback_image: str) -> Iterator[Helper | None]:
     """The helper for a bottle's working folder, removed on leaving; None when it has none."""
     volume = work_volume(client, bottle_id)
-    if volume is None:
+    if volume is None or _empty(client, volume.name):
         yield None
         return
     labels = dict(volume.attrs.get("Labels") or {})
@@ -138,3 +152,35 @@ def helper(client: docker.DockerClient, bottle_id: str, fallback_image: str) -> 
     finally:
         with contextlib.suppress(docker.errors.APIError):
             container.remove(force=True)
+
+
+def workspace_path(containers: list[Any]) -> str | None:
+    """The local repository a bottle's git gate serves, from its label; None if none."""
+    for container in containers:
+        if container.labels.get(f"{LABEL}.role") == "git" and WORKSPACE_LABEL in container.labels:
+            return str(container.labels[WORKSPACE_LABEL])
+    return None
+
+
+def export_workspace(
+    api: Any, bottle_id: str, containers: list[Any], repo: str, known: list[str]
+) -> tuple[list[tuple[str, str]], bytes]:
+    """The gate's workspace mirror: its refs, and a bundle of what it has beyond `known`
+    commits (b"": nothing new)."""
+    gates = [c for c in containers if c.labels.get(f"{LABEL}.role") == "git"]
+    if not gates or gates[0].status != "running":
+        raise LaunchError(f"bottle {bottle_id} has no running git gate to fetch the workspace from")
+    mirror = f"{GIT_BASE}/{repo}.git"
+    outputs = []
+    for script, args in ((REFS, [mirror]), (EXPORT, [mirror, *known])):
+        result = run_script(
+            api, gates[0].id, script, args, limit=BUNDLE_LIMIT, timeout=120, user=GIT_GATE_UID, workdir="/"
+        )
+        if result.code != 0:
+            why = result.stderr.decode(errors="replace").strip()
+            why = why or ("timed out" if result.timed_out else "too large")
+            raise LaunchError(f"reading the workspace mirror of bottle {bottle_id} failed: {why}")
+        outputs.append(result.stdout)
+    lines = outputs[0].decode(errors="replace").splitlines()
+    refs = [(commit, ref) for commit, _, ref in (line.partition(" ") for line in lines) if ref]
+    return refs, outputs[1]
