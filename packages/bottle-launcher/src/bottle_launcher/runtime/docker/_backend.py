@@ -304,7 +304,7 @@ class DockerBackend:
     def export_workspace(self, bottle_id: str, repo: str, known: list[str]) -> tuple[list[tuple[str, str]], bytes]:
         return export_workspace(self.api, bottle_id, self._containers(bottle_id), repo, known)
 
-    def stop_agent(self, bottle_id: str, timeout: int = 10) -> None:
+    def stop_agent(self, bottle_id: str, timeout: int = 3) -> None:
         """Stop the agent (SIGTERM, then SIGKILL), so its working folder holds still."""
         for container in self._containers(bottle_id):
             if container.labels.get(f"{LABEL}.role") == "agent" and container.status == "running":
@@ -447,7 +447,8 @@ class DockerBackend:
         if self.is_gvisor(agent.attrs["HostConfig"].get("Runtime")):
 
             def ended(info: ContainerInfo) -> None:
-                oom.set()
+                if info.role == "agent" and info.oom_killed:  # a gate's death is `ps`'s to tell
+                    oom.set()
 
             watch = GateWatch(self.api, bottle_id, ended, functools.partial(end_wedged_sandbox, self.api, agent.id))
         with watch:
