@@ -9,6 +9,7 @@ import secrets
 import string
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
@@ -40,9 +41,8 @@ def forge(client, images, sshd_image, upstream_network, key) -> Iterator[Sshd]:
     sshd.container.remove(force=True)
 
 
-@pytest.fixture(scope="module")
-def bottle(tmp_path_factory, key, forge, upstream_network, upstream_subnet) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("git")
+def git_bottle(folder: Path, key: KeyPair, forge: Sshd, subnet: str) -> dict:
+    """A bottle with one git entry for the forge's REPO, its identity written into `folder`."""
     identity = folder / "id_forge"
     identity.write_bytes(key.private)
     entry = {
@@ -53,9 +53,15 @@ def bottle(tmp_path_factory, key, forge, upstream_network, upstream_subnet) -> I
         "KnownHostKey": f"forge.test {forge.host_key}",
         "Repos": [REPO],
     }
-    manifest = folder / "claude-bottle.json"
     # forge.test has a private address: the gate may dial it only where allow_cidrs says so.
-    bottle = {"git": [entry], "egress": {"allow_cidrs": [upstream_subnet]}}
+    return {"git": [entry], "egress": {"allow_cidrs": [subnet]}}
+
+
+@pytest.fixture(scope="module")
+def bottle(tmp_path_factory, key, forge, upstream_network, upstream_subnet) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("git")
+    manifest = folder / "claude-bottle.json"
+    bottle = git_bottle(folder, key, forge, upstream_subnet)
     manifest.write_text(json.dumps({"bottles": {"git": bottle}, "agents": {"tester": {"bottle": "git"}}}))
     result = launch_detached(manifest, upstream_network)
     assert f"{REPO} -> forge.test:22" in result.stderr  # the preflight names repo and host

@@ -21,7 +21,7 @@ from pathlib import Path
 import git_fixtures
 import pytest
 from e2e_helpers import bottle_launch, launch_detached, launch_yes, leftovers
-from git_fixtures import REPO
+from git_fixtures import REPO, git_bottle
 from terminal import Terminal
 
 APP = "/home/claude/work/app"
@@ -42,17 +42,7 @@ key, forge = git_fixtures.key, git_fixtures.forge
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory, key, forge, upstream_subnet) -> Path:
     folder = tmp_path_factory.mktemp("workspace")
-    identity = folder / "id_forge"
-    identity.write_bytes(key.private)
-    entry = {
-        "Host": "forge",
-        "Hostname": "forge.test",
-        "User": "git",
-        "IdentityFile": str(identity),
-        "KnownHostKey": f"forge.test {forge.host_key}",
-        "Repos": [REPO],
-    }
-    bottle = {"git": [entry], "egress": {"allow_cidrs": [upstream_subnet]}}
+    bottle = git_bottle(folder, key, forge, upstream_subnet)
     path = folder / "claude-bottle.json"
     agents = {"tester": {"bottle": "ws", "checkout": [REPO]}}
     path.write_text(json.dumps({"bottles": {"ws": bottle}, "agents": agents}))
