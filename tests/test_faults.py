@@ -16,9 +16,11 @@ AGENT_LABEL = "dev.claude-bottle.agent=tester"
 
 def parts(client, pid: int | None = None) -> set[str]:
     labels = [AGENT_LABEL] + ([f"dev.claude-bottle.launcher-pid={pid}"] if pid else [])
-    containers = client.containers.list(all=True, filters={"label": labels})
+    # The engine's list alone, not containers.list(), which inspects each one and fails on a
+    # short-lived helper (a fence) removed in between.
+    containers = [c["Names"][0].lstrip("/") for c in client.api.containers(all=True, filters={"label": labels})]
     networks = client.networks.list(filters={"label": labels})
-    return {c.name for c in containers} | {n.name for n in networks}
+    return set(containers) | {n.name for n in networks}
 
 
 def spawn(manifest, upstream_network, *args: str, yes: bool = True) -> pexpect.spawn:
@@ -60,12 +62,8 @@ def test_unknown_runtime_is_a_clear_error(images, manifest, upstream_network):
 def test_sigkill_of_the_launcher_then_prune_leaves_nothing(client, images, manifest, upstream_network):
     child = spawn(manifest, upstream_network, "--", "sleep", "infinity")
     try:
-        wait_for(
-            lambda: any(
-                c.status == "running" and c.labels["dev.claude-bottle.role"] == "agent"
-                for c in client.containers.list(filters={"label": f"dev.claude-bottle.launcher-pid={child.pid}"})
-            )
-        )
+        agent = [f"dev.claude-bottle.launcher-pid={child.pid}", "dev.claude-bottle.role=agent"]
+        wait_for(lambda: bool(client.api.containers(filters={"label": agent, "status": "running"})))
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
         left = parts(client, child.pid)

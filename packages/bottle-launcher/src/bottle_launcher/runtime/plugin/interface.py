@@ -123,7 +123,7 @@ class RuntimeBackend(Protocol):
         """The workspace mirror's refs ("<commit>", "<ref>"), and a git bundle of what it has
         beyond the `known` commits (b"": nothing new)."""
 
-    def stop_agent(self, bottle_id: str, timeout: int = 3) -> None:
+    def stop_agent(self, bottle_id: str) -> None:
         """Stop the agent so that its working folder holds still; its gates keep running."""
 
     def down(self, bottle_id: str) -> None:
