@@ -175,7 +175,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
                 keep = True
                 print(runtime_plan.bottle_id)
                 return 0
-            notifier = _notifier(runtime_plan, sandbox=backend.is_gvisor(runtime))
+            notifier = _notifier(runtime_plan, sandbox=engine.sandbox)
             with live_sync(backend, runtime_plan, _say(console)):
                 return backend.attach(runtime_plan, agent_secrets, notifier)
     except docker.errors.APIError as exc:

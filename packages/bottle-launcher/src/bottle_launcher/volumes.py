@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .plan._labels import ID_LABEL, LABEL, PROJECT_LABEL
+from .plan._labels import ID_LABEL, LABEL, PERSIST_LABEL, PROJECT_LABEL
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def describe(df_volumes: list[dict], users: dict[str, list[str]]) -> list[Persis
     found = []
     for entry in df_volumes:
         labels = entry.get("Labels") or {}
-        if labels.get(f"{LABEL}.persist") != "true" or ID_LABEL in labels:
+        if labels.get(PERSIST_LABEL) != "true" or ID_LABEL in labels:
             continue
         size = (entry.get("UsageData") or {}).get("Size")
         name = str(entry["Name"])

@@ -5,12 +5,12 @@ when the bottle is removed (teardown.py), whoever removes it."""
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import LaunchError
+from .events import event_of
 from .local_workspace import fetch_back, folder_name, known_commits, point_refs
 from .plan import RuntimePlan
 from .runtime.plugin.interface import RuntimeBackend
@@ -41,15 +41,6 @@ def sync(backend: RuntimeBackend, bottle_id: str, agent: str, say: Callable[[str
         say(f"claude-bottle: from bottle {bottle_id} into {path}: {line}")
 
 
-def _pushed(line: bytes) -> bool:
-    if not line.startswith(b"{"):
-        return False
-    with contextlib.suppress(ValueError):
-        data = json.loads(line)
-        return isinstance(data, dict) and data.get("event") == "pushed"
-    return False
-
-
 @contextlib.contextmanager
 def live_sync(backend: RuntimeBackend, plan: RuntimePlan, say: Callable[[str], None]) -> Iterator[None]:
     """While the session runs, fetch each push to the workspace as soon as the gate reports it.
@@ -61,7 +52,7 @@ def live_sync(backend: RuntimeBackend, plan: RuntimePlan, say: Callable[[str], N
     def follow() -> None:
         with contextlib.suppress(Exception):  # the gate went away, or the engine did
             for line in backend.sidecar_log_stream(plan.bottle_id, "git", follow=True):
-                if _pushed(line):
+                if event_of(line) == "pushed":
                     sync(backend, plan.bottle_id, plan.plan.agent, say)
 
     threading.Thread(target=follow, name="workspace-sync", daemon=True).start()

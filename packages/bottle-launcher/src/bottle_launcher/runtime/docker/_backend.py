@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 import sys
 import threading
@@ -20,6 +19,7 @@ import requests.exceptions
 from bottle_manifest import format_size
 
 from ...errors import LaunchError
+from ...events import event_of
 from ...images import BuildOptions, ensure_image
 from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
 from ...plan._resources import EngineLimits
@@ -213,7 +213,7 @@ class DockerBackend:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline and not give_up.is_set():
             logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
-            if any(_event(line) == spec.ready_event for line in logs.splitlines()):
+            if any(event_of(line) == spec.ready_event for line in logs.splitlines()):
                 return
             if not self.api.inspect_container(container_id)["State"]["Running"]:
                 raise self._exited(container_id, spec)
@@ -318,7 +318,7 @@ class DockerBackend:
 
     def attach(self, plan: RuntimePlan, secrets: Secrets, notify: Callable[[ContainerInfo], None] | None = None) -> int:
         on_oom = None
-        if self.is_gvisor(plan.options.runtime):
+        if plan.options.engine.sandbox:  # asked of the engine once, for the plan's limits
             on_oom = functools.partial(end_wedged_sandbox, self.api, plan.agent.name)
         watch = GateWatch(self.api, plan.bottle_id, notify, on_oom) if notify else contextlib.nullcontext()
         with watch:
@@ -342,7 +342,7 @@ class DockerBackend:
             cpu=info.get("CpuCfsQuota") is not False,
             disk=disk,
             disk_note=f"{note}; {overlay}" if overlay else note,
-            sandbox=self.is_gvisor(runtime),
+            sandbox=is_gvisor(info, runtime),
         )
 
     def states(self, bottle_id: str) -> list[ContainerInfo]:
@@ -500,14 +500,3 @@ def _each(remove: Callable[[Any], None], items: list[Any]) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
         list(pool.map(quietly, items))
-
-
-def _event(line: bytes) -> object:
-    """The "event" of a sidecar's JSON log line, or None for any other line."""
-    if not line.startswith(b"{"):
-        return None
-    try:
-        data = json.loads(line)
-    except ValueError:
-        return None
-    return data.get("event") if isinstance(data, dict) else None

@@ -29,10 +29,10 @@ def connect() -> docker.DockerClient:
 
 def detect_runtime(client: docker.DockerClient) -> str | None:
     """gVisor when the engine has it registered (named runsc, or a runtime whose path is runsc)."""
-    runtimes: dict[str, Any] = client.info().get("Runtimes") or {}
-    for name, config in runtimes.items():
-        if name == "runsc" or str((config or {}).get("path", "")).endswith("runsc"):
-            return name
+    info = client.info()
+    for name in info.get("Runtimes") or {}:
+        if is_gvisor(info, name):
+            return str(name)
     return None
 
 
