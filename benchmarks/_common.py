@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+# The upstreams the end-to-end tests use too (testkit/README.md): real sshd and HTTPS containers.
+if str(ROOT / "testkit") not in sys.path:
+    sys.path.insert(0, str(ROOT / "testkit"))
 
 
 def launch(*args: str, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:

@@ -38,7 +38,7 @@ def trace(cls: type, method: str, name: Callable[..., str]) -> None:
     setattr(cls, method, traced)
 
 
-from bottle_launcher.runtime.docker._backend import DockerBackend  # noqa: E402
+from bottle_launcher.runtime.docker import DockerBackend  # noqa: E402
 
 trace(DockerBackend, "up", lambda *a, **k: "up")
 trace(DockerBackend, "_create_networks", lambda *a, **k: "networks")

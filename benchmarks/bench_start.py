@@ -138,7 +138,7 @@ def _floor(client: docker.DockerClient, images: dict[str, str], runtime: str | N
 
 
 def _floor_run(api: Any, stem: str, images: dict[str, str], runtime: str | None) -> None:
-    from bottle_launcher.runtime.docker._handover import Handover
+    from bottle_launcher.runtime.docker import Handover
 
     with ThreadPoolExecutor(4) as pool:
         inner, outer = pool.map(

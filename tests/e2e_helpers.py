@@ -14,17 +14,19 @@ from pathlib import Path
 LABEL = "dev.claude-bottle.id"
 
 
+def launcher_command(*args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of `bottle-launch ARGS`, for every way a test runs it (to the end,
+    in the background, at a pseudo-terminal): this interpreter's launcher, so the workspace's
+    code, in the test process's environment with `env` over it."""
+    return [sys.executable, "-m", "bottle_launcher", *args], {**os.environ, **(env or {})}
+
+
 def bottle_launch(
     *args: str, env: dict[str, str] | None = None, timeout: float = 600, **kw
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bottle_launcher", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, **(env or {})},
-        **kw,
-    )
+    """`bottle-launch ARGS` to its end, its output captured as text."""
+    argv, full_env = launcher_command(*args, env=env)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=full_env, **kw)
 
 
 def launch_yes(

@@ -3,13 +3,12 @@ emulator (pyte), so tests read the screen a user would see, not a byte stream.""
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from collections.abc import Callable
 
 import pexpect
 import pyte
+from e2e_helpers import launcher_command
 
 ROWS, COLUMNS = 40, 120
 RULE = "─" * 20  # claude draws its input box between two rules
@@ -21,13 +20,8 @@ class Terminal:
         self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.transcript = b""  # every byte, for failure messages and text that scrolled away
-        self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "bottle_launcher", *args],
-            env={**os.environ, "TERM": "xterm-256color", **(env or {})},
-            dimensions=(rows, columns),
-            timeout=5,
-        )
+        argv, full_env = launcher_command(*args, env={"TERM": "xterm-256color", **(env or {})})
+        self.child = pexpect.spawn(argv[0], argv[1:], env=full_env, dimensions=(rows, columns), timeout=5)
         self.exited = False
 
     # -- reading -------------------------------------------------------------------------

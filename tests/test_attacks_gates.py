@@ -154,3 +154,54 @@ def test_no_gate_can_open_a_connection_to_the_host(client, fenced, granted, host
 
     assert dial(granted) == f"connected {GREETING.decode().strip()}"  # control: the host answers
     assert dial(fenced) == "refused"
+
+
+# Run in a gate: resolve a name only the engine's upstream DNS can answer for (it does not exist).
+RESOLVE = (
+    "import socket\n"
+    "try:\n"
+    "    socket.getaddrinfo('no-such-name.invalid', 443)\n"
+    "    print('resolved')\n"
+    "except socket.gaierror as e:\n"
+    "    print({socket.EAI_NONAME: 'no-such-name', socket.EAI_AGAIN: 'no-answer'}.get(e.errno, repr(e)))\n"
+)
+
+
+def _resolve_in(client, bottle_id: str, role: str) -> str:
+    gate = client.containers.get(f"bottle-tester-{bottle_id}-{role}")
+    code, output = gate.exec_run([PYTHON[role], "-c", RESOLVE])
+    assert code == 0, output.decode()
+    return output.decode().strip()
+
+
+def _fence_rules(client, bottle_id: str, role: str, change: str) -> str:
+    """Run iptables in a gate's namespace, as the fence helper does (runc, NET_ADMIN only, the
+    egress image: it has iptables)."""
+    gate = client.containers.get(f"bottle-tester-{bottle_id}-{role}")
+    egress = client.containers.get(f"bottle-tester-{bottle_id}-egress")
+    out = client.containers.run(
+        egress.image.id, entrypoint=["sh", "-c", change], user="0", network_mode=f"container:{gate.id}",
+        cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"], runtime="runc", remove=True,
+    )  # fmt: skip
+    return out.decode()
+
+
+@pytest.mark.parametrize("role", ["egress", "ssh", "git"])
+def test_a_fenced_gate_still_gets_answers_from_the_engines_dns(client, fenced, role):
+    # The engine's DNS forwards from the gate's own namespace, to resolvers that are often
+    # internal addresses (this machine's is): the fence keeps their port 53 open, so a name gets
+    # an answer ("no such name") instead of a timeout.
+    assert _resolve_in(client, fenced, role) == "no-such-name"
+
+
+def test_control_without_the_resolvers_hole_names_time_out(client, fenced):
+    holes = [
+        line for line in _fence_rules(client, fenced, "git", "iptables -S OUTPUT").splitlines() if "--dport 53" in line
+    ]
+    assert holes, "the fence opened no resolver"
+    closing = "; ".join(f"iptables {line.replace('-A OUTPUT', '-D OUTPUT', 1)}" for line in holes)
+    _fence_rules(client, fenced, "git", closing)
+    try:
+        assert _resolve_in(client, fenced, "git") == "no-answer"
+    finally:
+        _fence_rules(client, fenced, "git", "; ".join(f"iptables {line}" for line in holes))

@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import statistics
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +30,7 @@ from pathlib import Path
 import pytest
 from bottle_launcher.plan._resources import AGENT, GATES, EngineLimits, fit, limits_text
 from bottle_launcher.runtime.docker import DockerBackend, detect_runtime
-from e2e_helpers import bottle_launch, launch_detached, leftovers
+from e2e_helpers import bottle_launch, launch_detached, launcher_command, leftovers
 
 MiB = 1 << 20
 SLOWDOWN = 2.0  # another bottle's exec may take at most twice its idle time during an attack
@@ -105,12 +104,8 @@ class Attack:
 
     def __init__(self, bottle_id: str, argv: list[str], timeout: float) -> None:
         self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bottle_launcher", "exec", "-T", bottle_id, "--", *argv],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        command, env = launcher_command("exec", "-T", bottle_id, "--", *argv)
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.deadline = time.monotonic() + timeout
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 import time
 
 import pexpect
 import pytest
-from e2e_helpers import bottle_launch, launch_yes
+from e2e_helpers import bottle_launch, launch_yes, launcher_command
 
 AGENT_LABEL = "dev.claude-bottle.agent=tester"
 
@@ -24,11 +23,11 @@ def parts(client, pid: int | None = None) -> set[str]:
 
 
 def spawn(manifest, upstream_network, *args: str, yes: bool = True) -> pexpect.spawn:
-    argv = ["-m", "bottle_launcher", "tester", "--manifest", str(manifest), "--egress-network", upstream_network]
-    argv += ["--yes"] if yes else []
-    return pexpect.spawn(
-        sys.executable, [*argv, *args], env={**os.environ, "E2E_SECRET": "s"}, encoding="utf-8", timeout=120
-    )
+    argv, env = launcher_command(
+        "tester", "--manifest", str(manifest), "--egress-network", upstream_network, *(["--yes"] if yes else []),
+        *args, env={"E2E_SECRET": "s"},
+    )  # fmt: skip
+    return pexpect.spawn(argv[0], argv[1:], env=env, encoding="utf-8", timeout=120)
 
 
 def wait_for(predicate, timeout: float = 60, interval: float = 0.02) -> None:

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import secrets
 import string
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import bottle_launch, launch_yes, leftovers
+from e2e_helpers import bottle_launch, launch_yes, launcher_command, leftovers
 
 GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]
 AGENT_GIT = "git -c user.name=agent -c user.email=agent@test"
@@ -119,11 +117,11 @@ def test_a_push_comes_back_under_the_bottles_namespace_while_running_and_at_the_
         f"&& {AGENT_GIT} commit -q --allow-empty -m 'agent two' && git push -q origin HEAD:feature "
         "&& git push -q origin HEAD:refs/heads/agent-branch && echo pushed-two"
     )
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "bottle_launcher", "tester", "--manifest", str(manifest), "--yes",
-         "--egress-network", upstream_network, "--workspace", str(project), "--", "bash", "-c", script],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
+    argv, env = launcher_command(
+        "tester", "--manifest", str(manifest), "--yes", "--egress-network", upstream_network,
+        "--workspace", str(project), "--", "bash", "-c", script,
     )  # fmt: skip
+    launcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         assert launcher.stdout is not None
         deadline = time.monotonic() + 180

@@ -10,17 +10,15 @@ attached launcher, and a person at a terminal who is asked.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import git_fixtures
 import pytest
-from e2e_helpers import bottle_launch, launch_detached, launch_yes, leftovers
+from e2e_helpers import bottle_launch, launch_detached, launch_yes, launcher_command, leftovers
 from git_fixtures import REPO, git_bottle
 from terminal import Terminal
 
@@ -145,11 +143,11 @@ def test_stop_with_discard_saves_nothing(manifest, upstream_network, client, dat
 def test_sigterm_to_an_attached_launcher_saves_the_work(manifest, upstream_network, client, data_home, tmp_path):
     env = {"XDG_DATA_HOME": str(data_home)}
     script = f"{MAKE_WORK} && echo work-done && sleep 600"
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "bottle_launcher", "tester", "--manifest", str(manifest), "--yes",
-         "--egress-network", upstream_network, "--", "bash", "-c", script],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+    argv, full_env = launcher_command(
+        "tester", "--manifest", str(manifest), "--yes", "--egress-network", upstream_network,
+        "--", "bash", "-c", script, env=env,
     )  # fmt: skip
+    launcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
     try:
         assert launcher.stdout is not None
         deadline = time.monotonic() + 120

@@ -219,20 +219,26 @@ def test_the_agent_hitting_its_memory_limit_is_told_each_time_and_its_death_ends
 
 
 def test_a_notifier_that_fails_does_not_end_the_session():
-    api = FakeAPI({"agent": inspect("agent"), "egress": inspect("egress", "exited", 1)})
+    api = FakeAPI({"agent": inspect("agent"), "egress": inspect("egress", "exited", 1), "git": inspect("git")})
+    called: list[str] = []
 
     def broken(info: ContainerInfo) -> None:
+        called.append(info.role)
         raise OSError("terminal gone")
 
-    with GateWatch(api, "x", broken):
-        pass  # no exception
+    with GateWatch(api, "x", broken):  # the dead egress gate is told at once, and that raises
+        # the session goes on, and so does the watch: the next gate that dies is told too
+        api.inspected["git"] = inspect("git", "exited", 137)
+        api.stream.events.put(event("git", "die"))
+        wait_until(lambda: len(called) == 2)
+    assert called == ["egress", "git"]
 
 
 def test_the_watch_thread_ends_when_the_session_does():
     api = FakeAPI({"agent": inspect("agent")})
     before = threading.active_count()
     with GateWatch(api, "x", lambda info: None):
-        pass
+        assert "gate-watch" in [thread.name for thread in threading.enumerate()]  # positive control
     wait_until(lambda: threading.active_count() == before)
 
 
@@ -257,7 +263,7 @@ def listed(monkeypatch):
         bottle("aaaa1111", c("agent"), c("egress")),
         bottle("bbbb2222", c("agent"), c("egress", "exited", exit_code=137, oom_killed=True), c("git")),
     ]
-    monkeypatch.setattr(lifecycle, "DockerBackend", lambda: FakeBackend(infos))
+    monkeypatch.setattr(lifecycle, "open_backend", lambda: FakeBackend(infos))
 
 
 def test_ps_shows_each_containers_state_and_a_degraded_bottle(listed):

@@ -11,8 +11,7 @@ from typing import Any
 
 import bottle_manifest
 from bottle_launcher.egress import pipelock_config, pipelock_yaml
-from bottle_launcher.egress._pipelock import internal_ranges
-from bottle_launcher.plan import build_plan
+from bottle_launcher.plan import build_plan, internal_ranges
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = {

@@ -8,11 +8,12 @@ import io
 import json
 
 import pytest
+from bottle_contract.agent import HOME as AGENT_HOME
+from bottle_contract.agent import WORKDIR
 from bottle_launcher import preflight
 from bottle_launcher.images import BuildOptions
 from bottle_launcher.images._build import _build_args
 from bottle_launcher.plan import LaunchOptions, Plan, build_runtime_plan
-from bottle_launcher.plan._claude import AGENT_HOME, WORKDIR
 from rich.console import Console
 
 
@@ -66,9 +67,9 @@ def test_the_preflight_shows_the_claude_options(mode, warned):
 
 def test_a_claude_code_version_is_a_build_argument_of_the_agent_image_only():
     options = BuildOptions(claude_code_version="2.1.400")
-    assert _build_args(options, "agent") == {"CLAUDE_CODE_VERSION": "2.1.400"}
-    assert _build_args(options, "egress") == {}
-    assert _build_args(BuildOptions(), "agent") == {}
+    assert _build_args(options, "agent")["CLAUDE_CODE_VERSION"] == "2.1.400"
+    assert "CLAUDE_CODE_VERSION" not in _build_args(options, "egress")
+    assert "CLAUDE_CODE_VERSION" not in _build_args(BuildOptions(), "agent")
 
 
 def test_the_version_comes_from_the_host_variable(monkeypatch):

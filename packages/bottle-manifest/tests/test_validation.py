@@ -280,7 +280,9 @@ def test_pipelock_cannot_carry_credentials(write, home):
     assert one_issue(write, home, manifest(egress=egress, env={"T": {"value": "x", "hosts": ["a.com"]}}))[0] == (
         "bottles.dev.env.T"
     )
-    assert load_ok(write, home, manifest(egress=egress, env={"T": "plain"}))
+    # A plain value is fine: the bottle loads with that backend and that value.
+    bottle = load_ok(write, home, manifest(egress=egress, env={"T": "plain"})).bottles["dev"].bottle
+    assert (bottle.egress.backend, bottle.env) == ("pipelock", {"T": "plain"})
 
 
 def _agent_with(claude: Any) -> dict[str, Any]:
@@ -372,11 +374,22 @@ def test_an_upstream_pinned_to_an_internal_address_needs_allow_cidrs(write, home
     path, message = one_issue(write, home, manifest(**{section: [entry]}))
     assert path == f"bottles.dev.{section}[0].{where}"
     assert f"{address} is an internal address" in message and "bottles.dev.egress.allow_cidrs" in message
-    # Granted, it loads; and a public address never needed it.
+    # Granted, it loads with the address pinned; and a public address never needed it.
     network = "fd00::/64" if ":" in address else f"{address}/32"
-    load_ok(write, home, manifest(**{section: [entry]}, egress={"allow_cidrs": [network]}))
+    granted = load_ok(write, home, manifest(**{section: [entry]}, egress={"allow_cidrs": [network]}))
+    assert pinned(granted, section) == (entry["Hostname"], entry.get("ExtraHosts", {}), [network])
     public = {k: ("1.1.1.1" if k == "Hostname" else {"gitea.example.com": "8.8.8.8"}) for k in overrides}
-    load_ok(write, home, manifest(**{section: [(ssh_entry if section == "ssh" else git_entry)(**public)]}))
+    public_entry = (ssh_entry if section == "ssh" else git_entry)(**public)
+    loaded = load_ok(write, home, manifest(**{section: [public_entry]}))
+    assert pinned(loaded, section) == (public_entry["Hostname"], public_entry.get("ExtraHosts", {}), [])
+
+
+def pinned(loaded: bm.Manifest, section: str) -> tuple[str, dict[str, str], list[str]]:
+    """Where the loaded bottle's first `section` entry goes (Hostname, ExtraHosts), and the
+    ranges its gates may dial (allow_cidrs)."""
+    bottle = loaded.bottles["dev"].bottle
+    entry = getattr(bottle, section)[0]
+    return entry.hostname, entry.extra_hosts, bottle.egress.allow_cidrs
 
 
 def test_checkouts_name_repositories_the_bottle_serves_once(write, home):
@@ -395,3 +408,85 @@ def test_checkouts_name_repositories_the_bottle_serves_once(write, home):
     loaded = load_ok(write, home, {"bottles": {"dev": bottle}, "agents": agents})
     assert loaded.agent("helper").agent.checkout == ["demo/app", "demo/docs"]
     assert [bm.checkout_folder(r) for r in ["demo/app", "a/b/c.git"]] == ["app", "c"]
+
+
+# -- method-and-path rules: allowlist entries that are objects -------------------------------
+
+
+def test_rule_entries_are_normalised_and_join_the_allowlist(write, home):
+    rule = {"host": "API.GitHub.com.", "methods": ["get", "HEAD", "Get"], "paths": ["/repos/acme/*", "/user/"]}
+    allowlist = ["pypi.org", rule, {"host": "*.Example.org", "paths": ["/**"]}]
+    spec = load_ok(write, home, manifest(egress={"allowlist": allowlist})).agent("helper")
+    first, second = spec.egress_rules
+    assert (first.host, first.methods, first.paths) == ("api.github.com", ["GET", "HEAD"], ["/repos/acme/*", "/user"])
+    assert (second.host, second.methods, second.paths) == ("*.example.org", [], ["/**"])
+    assert spec.bottle.egress.hosts == ["pypi.org", "api.github.com", "*.example.org"]
+    assert {"pypi.org", "api.github.com", "*.example.org", *bm.DEFAULT_EGRESS_ALLOWLIST} == set(spec.egress_allowlist)
+
+
+@pytest.mark.parametrize(
+    ("entry", "where", "words"),
+    [
+        ({"host": "a.com"}, "", "give 'methods', 'paths' or both; to allow every request to a.com, write just 'a.com'"),
+        ({"host": "a.com", "methods": []}, ".methods", "the list must not be empty"),
+        ({"host": "a.com", "paths": []}, ".paths", "the list must not be empty"),
+        ({"methods": ["GET"]}, ".host", "this key is required"),
+        ({"host": "a.com", "method": ["GET"]}, ".method", "did you mean 'methods'?"),
+        ({"host": "https://a.com", "methods": ["GET"]}, ".host", "has a scheme; write just the host name"),
+        ({"host": "10.0.0.1", "methods": ["GET"]}, ".host", "is an IP address; the allowlist takes host names only"),
+        ({"host": "a.com", "methods": ["G ET"]}, ".methods[0]", "'G ET' is not an HTTP method"),
+        ({"host": "a.com", "methods": "GET"}, ".methods", "expected a list, got a string"),
+        ({"host": "a.com", "paths": ["repos/*"]}, ".paths[0]", "start it with '/'"),
+        ({"host": "a.com", "paths": ["/a?b=1"]}, ".paths[0]", "the query is not matched"),
+        ({"host": "a.com", "paths": ["/a#top"]}, ".paths[0]", "the fragment is not matched"),
+        ({"host": "a.com", "paths": ["/a%2Fb"]}, ".paths[0]", "patterns match the decoded path"),
+        ({"host": "a.com", "paths": ["/a\\b"]}, ".paths[0]", "has a backslash"),
+        ({"host": "a.com", "paths": ["/a//b"]}, ".paths[0]", "has an empty segment"),
+        ({"host": "a.com", "paths": ["/a/../b"]}, ".paths[0]", "has a '..' segment"),
+        ({"host": "a.com", "paths": ["/a/**/b"]}, ".paths[0]", "'**' (any rest of the path) may only be the last"),
+        ({"host": "a.com", "paths": ["/repos/acme-*"]}, ".paths[0]", "'*' stands for a whole segment"),
+        (5, "", "expected a host name or an object with 'host' and 'methods' or 'paths', got a number"),
+    ],
+)
+def test_bad_rule_entries_say_where_and_why(write, home, entry, where, words):
+    path, message = one_issue(write, home, manifest(egress={"allowlist": ["ok.com", entry]}))
+    assert path == f"bottles.dev.egress.allowlist[1]{where}"
+    assert words in message
+
+
+def test_a_plain_entry_beside_a_rule_for_the_same_host_is_an_error(write, home):
+    allowlist = ["api.github.com", {"host": "api.github.com", "methods": ["GET"]}]
+    path, message = one_issue(write, home, manifest(egress={"allowlist": allowlist}))
+    assert path == "bottles.dev.egress.allowlist[1]"
+    assert "also a plain entry (allowlist[0])" in message and "would never apply" in message
+    # A wider plain entry is fine: the rule's own name is more specific and decides for it.
+    load_ok(write, home, manifest(egress={"allowlist": ["*.github.com", allowlist[1]]}))
+
+
+@pytest.mark.parametrize(
+    ("allowlist", "passthrough"),
+    [
+        ([{"host": "api.github.com", "methods": ["GET"]}], ["api.github.com"]),
+        ([{"host": "*.github.com", "methods": ["GET"]}], ["api.github.com"]),  # decided by the rule
+        ([{"host": "api.github.com", "paths": ["/x"]}], ["*.github.com"]),
+        ([{"host": "*.a.github.com", "paths": ["/x"]}], ["*.github.com"]),
+    ],
+)
+def test_rules_for_a_passthrough_host_are_refused_with_the_reason(write, home, allowlist, passthrough):
+    path, message = one_issue(write, home, manifest(egress={"allowlist": allowlist, "passthrough": passthrough}))
+    assert path == "bottles.dev.egress.allowlist[0]"
+    assert "passthrough[0]" in message and "never sees a request's method or path" in message
+
+
+def test_a_passthrough_name_with_a_plain_entry_of_its_own_is_not_under_a_wider_rule(write, home):
+    allowlist = [{"host": "*.github.com", "methods": ["GET"]}, "pinned.github.com"]
+    load_ok(write, home, manifest(egress={"allowlist": allowlist, "passthrough": ["pinned.github.com"]}))
+
+
+def test_pipelock_cannot_enforce_rules(write, home):
+    egress = {"backend": "pipelock", "allowlist": ["a.com", {"host": "b.com", "methods": ["GET"]}]}
+    path, message = one_issue(write, home, manifest(egress=egress))
+    assert path == "bottles.dev.egress.allowlist[1]"
+    assert "need the mitmproxy egress backend: pipelock cannot enforce them" in message
+    # Plain entries are fine with pipelock.
+    load_ok(write, home, manifest(egress={"backend": "pipelock", "allowlist": ["a.com", "b.com"]}))

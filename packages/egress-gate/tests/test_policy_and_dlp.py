@@ -4,8 +4,8 @@ end against a real TLS upstream (tests/test_egress_gate.py)."""
 from __future__ import annotations
 
 import pytest
-from egress_gate import check_destination, decide, scan_patterns, scan_url_entropy
-from egress_gate._dlp import entropy
+from egress_gate._dlp import entropy, scan_patterns, scan_url_entropy
+from egress_gate._policy import check_destination, decide
 
 # Each sample is built at run time so this file holds no token-shaped string a scanner would flag.
 SAMPLES = {

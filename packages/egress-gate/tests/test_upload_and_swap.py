@@ -8,6 +8,7 @@ import os
 
 import pytest
 from egress_gate._dlp import scan_known, scan_patterns
+from egress_gate._policy import Step
 from egress_gate._secrets import KnownSecret, swap, swaps_for
 from egress_gate._upload import OVERLAP, UploadScanner
 
@@ -17,15 +18,15 @@ AWS = "AKIA" + "Z7Q2RXK4LPN3T6VW"
 def scanner(encoding: str = "", swaps=(), stop: bool = True) -> tuple[UploadScanner, list]:
     found: list = []
 
-    def scan(text: str):
+    def scan(text: str) -> Step:
         hits = scan_patterns(text, "body") + scan_known(text, "body", ["bottle-secret-value"])
-        return hits[0] if hits else None
+        return Step("body", False, f"dlp:{hits[0].rule}") if hits else Step("body", True, "clean")
 
-    def on_finding(finding) -> bool:
-        found.append(finding)
+    def on_refusal(step: Step) -> bool:
+        found.append(step)
         return stop
 
-    return UploadScanner(scan, on_finding, encoding, swaps), found
+    return UploadScanner(scan, on_refusal, encoding, swaps), found
 
 
 def feed(upload: UploadScanner, body: bytes, size: int) -> bytes:
@@ -47,7 +48,7 @@ def test_a_secret_across_a_chunk_boundary_is_found_and_none_of_it_forwarded(offs
     body = b"a" * offset + b" " + AWS.encode() + b" " + b"b" * 200_000
     upload, found = scanner()
     out = feed(upload, body, 65536 - 9)  # chunk edges fall inside the key for some offsets
-    assert [f.rule for f in found] == ["aws-access-key-id"]
+    assert [f.rule for f in found] == ["dlp:aws-access-key-id"]
     assert AWS[:4].encode() not in out  # not even its start left before the verdict
     assert len(out) < len(body)
 
@@ -56,13 +57,13 @@ def test_report_mode_logs_the_finding_once_and_lets_the_body_through():
     body = b"a" * 100_000 + f" {AWS} ".encode() + b"b" * 100_000 + f" {AWS} ".encode()
     upload, found = scanner(stop=False)
     assert feed(upload, body, 4096) == body
-    assert [f.rule for f in found] == ["aws-access-key-id"]
+    assert [f.rule for f in found] == ["dlp:aws-access-key-id"]
 
 
 def test_a_known_secret_split_across_tiny_chunks_is_found():
     upload, found = scanner()
     feed(upload, b"x" * 5000 + b"bottle-secret-value" + b"y" * 5000, 3)
-    assert [f.rule for f in found] == ["bottle-secret"]
+    assert [f.rule for f in found] == ["dlp:bottle-secret"]
 
 
 def test_a_gzip_body_is_scanned_decompressed_and_forwarded_as_sent():
@@ -72,7 +73,7 @@ def test_a_gzip_body_is_scanned_decompressed_and_forwarded_as_sent():
     dirty = gzip.compress(b"z" * 500_000 + f" {AWS} ".encode() + b"z" * 500_000)
     upload, found = scanner("gzip")
     feed(upload, dirty, 1000)
-    assert [f.rule for f in found] == ["aws-access-key-id"]
+    assert [f.rule for f in found] == ["dlp:aws-access-key-id"]
 
 
 def test_placeholders_are_swapped_across_boundaries_and_the_length_kept():

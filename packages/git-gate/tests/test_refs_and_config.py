@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from bottle_contract.git import PUSH_REFS
 from git_gate import Deadline, GateConfig, RefUpdate, ScanBudget
 from git_gate import pre_receive as hook
 from git_gate._budget import OverBudget
-from git_gate._config import PUSH_REFS, ConfigError, Remote
+from git_gate._config import ConfigError, Remote
 from git_gate._refs import outside, refusals
 
 ZERO = "0" * 40

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from git_gate import Deadline, GateConfig
+from git_gate._config import ssh_command
 from git_gate._scan import Finding, scan_allow_markers
 from git_gate._upstream import _porcelain_refusals
 from git_gate.pre_receive import leak_report, parse
@@ -53,7 +54,7 @@ def test_config_maps_a_mirror_back_to_its_upstream(tmp_path, monkeypatch):
     config = GateConfig.load(path)
     found, repo = config.remote_for(config.repo_dir("demo/app"))
     assert found.url(repo) == "ssh://git@git.example.com:2222/demo/app.git"
-    assert "HostKeyAlias=k" in found.ssh_command() and "StrictHostKeyChecking=yes" in found.ssh_command()
+    assert "HostKeyAlias=k" in ssh_command(found) and "StrictHostKeyChecking=yes" in ssh_command(found)
 
 
 def test_allow_markers_are_found_with_file_and_line(repo):

@@ -1,42 +1,45 @@
-"""`bottle-launch check`: would the bottle's egress gate let this URL through, and why.
+"""`bottle-launch check`: would the bottle's egress gate let this request through, and why.
 
-The same functions the gate runs (`egress_gate`'s pure policy and scanner) judge the plan's
-policy, so the answer cannot drift from the gate's. Nothing is started. The one thing that can
-differ is DNS: the name is resolved here, while the gate resolves it from its own network."""
+The gate's own pipeline (`egress_gate.evaluate`) judges it, against the policy and known secrets
+a launch would hand the gate, built by the same functions (`egress_config`, `seal`) and read by
+the gate's own reader. This module only builds the request a client would send for the URL and
+words the steps for a person, so the answer is the gate's. Nothing is started.
+
+Two things can still differ, and the words say so: DNS (the name is resolved here, while the
+gate resolves it from its own network), and the bottle's secret values, which `check` never reads:
+its credentials carry stand-in values, so it knows where each may go but cannot recognise a real
+value (or a running bottle's placeholder) in a request as the gate would."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import base64
+import secrets
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from bottle_contract.egress import EgressConfig
 from bottle_manifest import DEFAULT_EGRESS_ALLOWLIST
 from egress_gate import (
-    check_destination,
-    check_port,
-    decide,
+    Decision,
+    KnownSecret,
+    Policy,
+    Request,
+    Resolver,
+    Step,
+    evaluate,
     ip_literal,
-    match,
     normalize,
-    scan_patterns,
-    scan_url_entropy,
+    parse_known,
 )
+from egress_gate import resolve as gate_resolve
 
-from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS
-from .plan import Plan
+from .egress import backend_for
+from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, seal
+from .plan import Plan, egress_config
 
-Resolver = Callable[[str, int], list[str]]
-
-
-@dataclass(frozen=True)
-class Step:
-    check: str  # "allowlist", "destination", "tls", "url", "credentials"
-    allowed: bool
-    rule: str
-    detail: str
-    hint: str | None = None
+Headers = Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,15 @@ class Verdict:
 
 
 def resolve(host: str, port: int) -> list[str]:
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    """The gate's resolver, run here: the same lookup, from this machine's network."""
+    return list(gate_resolve(host, port))
 
 
-def parse(url: str) -> tuple[str, str, int]:
-    """The URL with a scheme, its host and port; a bare host means https. ValueError if unusable."""
+def request_for(url: str, *, method: str = "GET", headers: Headers = (), body: bytes = b"") -> tuple[str, Request]:
+    """The URL as given (a bare host means https) and the request a client such as curl sends
+    for it through the gate: https in a CONNECT tunnel with the host as its TLS name, http as a
+    plain proxy request; a Host header, userinfo as basic auth, no fragment. `headers` are
+    added, a Host among them replacing the client's. ValueError if the URL is unusable."""
     text = url.strip()
     if "://" not in text:
         text = f"https://{text}"
@@ -94,72 +100,94 @@ def parse(url: str) -> tuple[str, str, int]:
         raise ValueError(f"{url!r} has an invalid port") from None
     if not parts.hostname:
         raise ValueError(f"{url!r} names no host")
-    return text, normalize(parts.hostname), port
+    host = normalize(parts.hostname)
+    tunnel = parts.scheme == "https"
+    named = f"[{host}]" if ":" in host else host
+    host_header = named if port == (443 if tunnel else 80) else f"{named}:{port}"
+    given = {name.lower(): value for name, value in headers}
+    host_header = given.get("host", host_header)
+    sent = [("Host", host_header)]
+    if parts.username is not None:
+        userinfo = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+        sent.append(("Authorization", "Basic " + base64.b64encode(userinfo.encode()).decode()))
+    sent += [(name, value) for name, value in headers if name.lower() != "host"]
+    if body and "content-length" not in given:
+        sent.append(("Content-Length", str(len(body))))
+    request = Request(
+        method=method.upper(),
+        scheme=parts.scheme,
+        host=host,
+        port=port,
+        path=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+        headers=tuple(sent),
+        body=body,
+        tunnel=tunnel,
+        sni=host if tunnel and ip_literal(host) is None else None,  # no TLS name for an address
+        host_header=host_header,
+    )
+    return text, request
 
 
-def check(plan: Plan, url: str, resolver: Resolver | None = resolve) -> Verdict:
-    """Judge `url` with the plan's egress policy, in the gate's order. `resolver=None` skips DNS."""
-    text, host, port = parse(url)
-    verdict = Verdict(text, host, port, plan.egress_mode)
-    steps = verdict.steps
-    if ip_literal(host) is None:
-        listed = decide(host, plan.egress_allowlist, plan.bottle)
-        entry = listed.rule.split(":", 1)[-1]
+def known_for(plan: Plan) -> tuple[KnownSecret, ...]:
+    """The plan's credentials as a launch hands them to the gate (sealed, then read back by the
+    gate's reader), with stand-in values: where each may go is what `check` needs."""
+    if not backend_for(plan.egress_backend).swaps_credentials:
+        return ()  # a launch hands such an engine no credentials
+    hosts = {e.name: e.credential_hosts for e in plan.env if e.credential_hosts}
+    hosts[AGENT_TOKEN_VAR] = TOKEN_HOSTS
+    standins = {name: secrets.token_hex(16) for name in hosts}
+    return parse_known(seal(standins, hosts, builtin=[AGENT_TOKEN_VAR]).known)
+
+
+def policy_for(plan: Plan, known: tuple[KnownSecret, ...] | None = None) -> Policy:
+    # Through the config document and back, as the gate reads it.
+    config = EgressConfig.from_json(egress_config(plan).to_json())
+    return Policy(config, known_for(plan) if known is None else known)
+
+
+def check(
+    plan: Plan,
+    url: str,
+    resolver: Resolver | None = resolve,
+    *,
+    method: str = "GET",
+    headers: Headers = (),
+    body: bytes = b"",
+    known: tuple[KnownSecret, ...] | None = None,
+) -> Verdict:
+    """Judge a request to `url` as the plan's gate would. `resolver=None` skips DNS; `known`
+    replaces the stand-in credentials (a test that knows the values)."""
+    text, request = request_for(url, method=method, headers=headers, body=body)
+    return judge(plan, text, request, resolver, known)
+
+
+def judge(
+    plan: Plan,
+    url: str,
+    request: Request,
+    resolver: Resolver | None = resolve,
+    known: tuple[KnownSecret, ...] | None = None,
+) -> Verdict:
+    decision = evaluate(policy_for(plan, known), request, resolver)
+    steps = [_worded(step, decision) for step in decision.steps]
+    return Verdict(url, request.host, request.port, plan.egress_mode, steps)
+
+
+def _worded(step: Step, decision: Decision) -> Step:
+    """The gate's step, with what only the launcher knows added to its words."""
+    detail = step.detail
+    if step.check == "allowlist" and step.allowed:
+        entry = step.rule.split(":", 1)[1]
         where = "the built-in defaults" if entry in DEFAULT_EGRESS_ALLOWLIST else "the bottle's allowlist"
-        detail = f"matches {entry!r} in {where}" if listed.allowed else "not on the allowlist"
-        steps.append(Step("allowlist", listed.allowed, listed.rule, detail, listed.hint))
-        if not listed.allowed:
-            return verdict
-        open_port = check_port(host, port, dict(plan.egress_ports), plan.bottle)
-        detail = f"port {port} is open" if open_port.allowed else f"port {port} is not open (80 and 443 are)"
-        steps.append(Step("port", open_port.allowed, open_port.rule, detail, open_port.hint))
-        if not open_port.allowed:
-            return verdict
-        steps.append(_destination(plan, host, port, resolver))
-    else:
-        literal = check_destination(host, [], plan.egress_allow_cidrs, plan.bottle)
-        detail = "an IP address inside allow_cidrs" if literal.allowed else "an IP address outside allow_cidrs"
-        steps.append(Step("destination", literal.allowed, literal.rule, detail, literal.hint))
-    if not verdict.allowed:
-        return verdict
-    if text.startswith("https://") and match(host, plan.egress_passthrough) is not None:
-        steps.append(Step("tls", True, "passthrough", "tunnelled without interception: SNI checked, nothing scanned"))
-        return verdict
-    if text.startswith("https://"):
-        steps.append(Step("tls", True, "intercepted", "intercepted with the bottle's CA; every request is scanned"))
-    findings = scan_patterns(text, "url") + scan_url_entropy(text, host)
-    if findings:
-        rule = f"dlp:{findings[0].rule}"
-        steps.append(Step("url", False, rule, f"the URL looks like it carries a secret ({findings[0].rule})"))
-        return verdict
-    steps.append(Step("url", True, "clean", "no token format or high-entropy part in the URL"))
-    swapped = [e.name for e in plan.env if e.credential_hosts and match(host, e.credential_hosts)]
-    if match(host, TOKEN_HOSTS) and plan.egress_backend == "mitmproxy":  # pipelock swaps nothing
-        swapped.append(AGENT_TOKEN_VAR)
-    if swapped:
-        steps.append(Step("credentials", True, "swapped", f"real value swapped in for: {', '.join(swapped)}"))
-    return verdict
-
-
-def _destination(plan: Plan, host: str, port: int, resolver: Resolver | None) -> Step:
-    if resolver is None:
-        return Step(
-            "destination", True, "not-resolved", "not resolved (--no-resolve); the gate checks it at request time"
-        )
-    try:
-        addresses = resolver(host, port)
-    except OSError:
-        return Step(
-            "destination",
-            True,
-            "not-resolved",
-            f"{host} does not resolve here; the gate refuses it if it does not resolve from the bottle either",
-        )
-    decision = check_destination(host, addresses, plan.egress_allow_cidrs, plan.bottle)
-    shown = ", ".join(addresses)
-    if decision.allowed:
-        kind = "inside allow_cidrs" if decision.rule.startswith("allow_cidrs") else "public"
-        detail = f"resolves here to {shown} ({kind})"
-    else:
-        detail = f"resolves here to {shown}: an internal address outside allow_cidrs (SSRF)"
-    return Step("destination", decision.allowed, decision.rule, detail, decision.hint)
+        detail = f"matches {entry!r} in {where}"
+    elif step.check == "destination" and step.rule == "not-resolved":
+        detail = "not resolved (--no-resolve); the gate checks it at request time"
+    elif step.check == "destination" and step.rule == "unresolvable":
+        detail = f"{detail} here; the gate resolves it from the bottle's network, and refuses it there too if it fails"
+    elif step.check == "destination" and decision.addresses:
+        shown = ", ".join(decision.addresses)
+        detail = f"resolves here to {shown}" if step.allowed else f"{detail} ({shown} here) outside allow_cidrs (SSRF)"
+    elif step.check == "credentials":
+        # The one credential a launch adds without a name is Claude Code's token.
+        detail = detail.replace("a built-in credential", AGENT_TOKEN_VAR)
+    return replace(step, detail=detail)

@@ -7,7 +7,6 @@ in on requests to the credential's hosts only (in their headers, unless `places`
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import string
@@ -15,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bottle_contract.egress import KnownSecret, known_to_json
 from bottle_manifest import DEFAULT_EGRESS_ALLOWLIST
 
 from .errors import LaunchError
@@ -45,7 +45,7 @@ _RANDOM = string.ascii_letters + string.digits
 @dataclass(frozen=True)
 class Sealed:
     agent_env: dict[str, str]  # what the agent gets: each credential replaced by its placeholder
-    known: bytes  # the gate's known.json
+    known: bytes  # the gate's known secrets (bottle_contract.egress.KNOWN_FILE)
 
 
 def placeholder(value: str) -> str:
@@ -69,11 +69,11 @@ def seal(
     `builtin` names credentials the manifest did not declare (the gate gives no manifest hint);
     `places` says where in a request each is swapped in (default: headers only)."""
     agent_env = dict(env)
-    entries: list[dict[str, object]] = []
+    entries: list[KnownSecret] = []
     for name, value in env.items():
         hosts = credentials.get(name)
         if hosts is None:
-            entries.append({"value": value, "hosts": ["*"]})
+            entries.append(KnownSecret(value, ("*",)))
             continue
         if len(value) < MIN_CREDENTIAL:
             raise LaunchError(
@@ -83,12 +83,10 @@ def seal(
             )
         fake = placeholder(value)
         agent_env[name] = fake
-        swap_in = list((places or {}).get(name, ("headers",)))
-        entry: dict[str, object] = {"value": value, "placeholder": fake, "hosts": list(hosts), "swap_in": swap_in}
-        if name not in builtin:
-            entry["name"] = name
-        entries.append(entry)
-    return Sealed(agent_env, json.dumps(entries).encode())
+        swap_in = tuple((places or {}).get(name, ("headers",)))
+        named = "" if name in builtin else name
+        entries.append(KnownSecret(value, tuple(hosts), named, fake, swap_in))
+    return Sealed(agent_env, known_to_json(entries))
 
 
 def read_upstream_ca() -> bytes:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bottle_contract import agent, git
+
 from .errors import LaunchError
 from .plan import Plan
-from .plan._ssh import IDENTITY_SUBDIR
 
 
 def _resolve(path: str, base: Path) -> Path:
@@ -38,7 +39,9 @@ def read_identity(path: str, base: Path, what: str) -> bytes:
 def ssh_identities(plan: Plan, base: Path) -> dict[str, bytes]:
     """Handover files (relative to the handover dir) for every ssh entry's identity."""
     return {
-        f"{IDENTITY_SUBDIR}/{remote.host}": read_identity(remote.identity_file, base, f"ssh entry {remote.host!r}")
+        f"{agent.IDENTITY_SUBDIR}/{remote.host}": read_identity(
+            remote.identity_file, base, f"ssh entry {remote.host!r}"
+        )
         for remote in plan.ssh
     }
 
@@ -46,6 +49,6 @@ def ssh_identities(plan: Plan, base: Path) -> dict[str, bytes]:
 def git_identities(plan: Plan, base: Path) -> dict[str, bytes]:
     """Handover files for the git gate: the upstream keys live there, never in the agent."""
     return {
-        f"{IDENTITY_SUBDIR}/{remote.host}": read_identity(remote.identity_file, base, f"git entry {remote.host!r}")
+        f"{git.IDENTITY_SUBDIR}/{remote.host}": read_identity(remote.identity_file, base, f"git entry {remote.host!r}")
         for remote in plan.git
     }

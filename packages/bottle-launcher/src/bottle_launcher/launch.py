@@ -25,15 +25,21 @@ from .egress_ca import make_ca
 from .egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, read_upstream_ca, seal
 from .errors import LaunchError
 from .identities import git_identities, ssh_identities
-from .plan import LaunchOptions, Plan, RuntimePlan, Secrets, build_plan, build_runtime_plan
-from .plan._git import workspace_url
-from .plan._model import Checkout
-from .plan._runtime import agent_command
-from .plan._workspace import persisted_volumes
+from .plan import (
+    Checkout,
+    LaunchOptions,
+    Plan,
+    RuntimePlan,
+    Secrets,
+    agent_command,
+    build_plan,
+    build_runtime_plan,
+    persisted_volumes,
+    workspace_url,
+)
 from .prune import prune_orphans
 from .rescue import Mode
-from .runtime.docker import DockerBackend, check_runtime, detect_runtime
-from .runtime.plugin.interface import ContainerInfo
+from .runtime import ContainerInfo, RuntimeBackend, open_backend
 from .skills import skill_files, skill_roots
 from .teardown import remove_bottle
 from .volumes import record_use
@@ -111,12 +117,12 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
             hint=f"run `claude setup-token` on the host and export the token as {TOKEN_VAR}",
         )
     egress = backend_for(plan.egress_backend)
-    if egress.name == "pipelock":
-        credentials = {}  # pipelock cannot swap them; the manifest refuses declared ones
+    egress_sidecar = egress.sidecar(plan)
+    if not egress.swaps_credentials:
+        credentials = {}  # the agent holds the real values; the manifest refuses declared ones
     sealed = seal(env, credentials, builtin=[AGENT_TOKEN_VAR] if token else [], places=spec.credential_places())
-    backend = DockerBackend()
-    runtime = request.runtime or detect_runtime(backend.client)
-    check_runtime(backend.client, runtime)
+    backend = open_backend()
+    runtime = backend.choose_runtime(request.runtime)
     command = agent_command(plan, request.command)
     image = backend.image("agent", console.log)
     engine = backend.engine_limits(runtime)
@@ -127,6 +133,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         command=command,
         console=console,
         engine=engine,
+        notice=egress.notice(),
     )
     if not request.yes:
         if not _tty():
@@ -153,7 +160,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         engine=engine,
         workspace_bundle=workspace_bundle,
     )
-    runtime_plan = build_runtime_plan(plan, options, files)
+    runtime_plan = build_runtime_plan(plan, options, files, egress_sidecar)
     persisted = [volume.name for volume in runtime_plan.volumes if volume.persistent]
     record_use(persisted)
     agent_secrets = Secrets(env=sealed.agent_env, files=identities)
@@ -238,7 +245,7 @@ def _with_workspace(plan: Plan, request: StartRequest, spec: bottle_manifest.Age
     return replace(with_ws, checkouts=(checkout, *plan.checkouts)), bundle
 
 
-def _refuse_a_second_bottle(backend: DockerBackend, plan: Plan) -> None:
+def _refuse_a_second_bottle(backend: RuntimeBackend, plan: Plan) -> None:
     """An agent that persists runs in one bottle at a time: two would write one state at once."""
     name = next(iter(persisted_volumes(plan)))
     running = backend.volume_users().get(name)
@@ -273,7 +280,7 @@ def _notifier(plan: RuntimePlan, sandbox: bool = False) -> Callable[[ContainerIn
     return notify
 
 
-def _print_summary(backend: DockerBackend, plan: RuntimePlan, console: Console) -> None:
+def _print_summary(backend: RuntimeBackend, plan: RuntimePlan, console: Console) -> None:
     memory = plan.agent.limits.memory if plan.agent.limits else None
     texts = []
     # A summary must never stand in the way of removing the bottle: each part may fail alone.

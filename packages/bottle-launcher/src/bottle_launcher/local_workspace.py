@@ -17,11 +17,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from bottle_contract.git import WORKSPACE_CHANGES_REF
 from bottle_manifest import format_size
 
 from .errors import LaunchError
 from .plan import WorkspaceRepo
-from .plan._git import WORKSPACE_CHANGES_REF
 
 BUNDLE_LIMIT = 512 << 20  # bytes: a bundle over this is refused before anything starts
 # A moment's ref in the user's repository while bundling (deleted right after), and the bundle's

@@ -6,9 +6,7 @@ from bottle_manifest import format_size
 from rich.console import Console
 from rich.table import Table
 
-from .plan import Plan
-from .plan._claude import start_folder
-from .plan._resources import EngineLimits, bottle_limits, limits_text
+from .plan import EngineLimits, Plan, bottle_limits, limits_text, start_folder
 
 
 def render(
@@ -19,7 +17,9 @@ def render(
     command: tuple[str, ...],
     console: Console,
     engine: EngineLimits | None = None,
+    notice: str | None = None,
 ) -> None:
+    """The plan as the user confirms it; `notice` is what the egress engine must say."""
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")  # a long path wraps whole rather than ending in "…"
@@ -60,7 +60,7 @@ def render(
     for git in plan.git:
         for repo in git.repos:
             table.add_row("git", f"{repo} -> {git.hostname}:{git.port}")
-    table.add_row("egress", "\n".join(plan.egress_allowlist))
+    table.add_row("egress", "\n".join(_allowed(plan, host) for host in plan.egress_allowlist))
     for cidr in plan.egress_allow_cidrs:
         table.add_row("allow_cidrs", cidr)
     for host in plan.egress_passthrough:
@@ -69,17 +69,20 @@ def render(
         table.add_row("ports", f"{host}: {', '.join(str(p) for p in ports)}")
     _limits(table, plan, engine or EngineLimits())
     console.print(table)
-    if plan.egress_backend == "pipelock":
-        console.print(
-            "[bold yellow]egress backend: pipelock.[/bold yellow] Credentials are not swapped: Claude's token"
-            " enters the bottle as is. Upload scanning and the audit lines are pipelock's own."
-        )
+    if notice:
+        console.print(notice)
     if plan.egress_mode == "report":
         # Loud on purpose: in report mode the bottle's egress is open.
         console.print(
             "[bold red]EGRESS REPORT MODE: nothing is blocked.[/bold red] Every request that the"
             " policy would refuse is let through and logged. Use it only to build an allowlist."
         )
+
+
+def _allowed(plan: Plan, host: str) -> str:
+    """An allowlist host, with its method-and-path rules when it has some (alternatives)."""
+    rules = [rule.text for rule in plan.egress_rules if rule.host == host]
+    return f"{host}  [dim](only {' or '.join(rules)})[/dim]" if rules else host
 
 
 def _limits(table: Table, plan: Plan, engine: EngineLimits) -> None:

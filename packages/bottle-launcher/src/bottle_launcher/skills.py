@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bottle_contract.agent import HOME as AGENT_HOME
+from bottle_contract.agent import UID as AGENT_UID
+
 from .errors import LaunchError
 from .plan import FileSpec
-from .plan._claude import AGENT_HOME
-from .plan._runtime import AGENT_UID
 
 
 def skill_roots(project_dir: Path, home: Path | None) -> list[Path]:

@@ -5,26 +5,21 @@ once, while the session goes on, when a gate stops (`notice`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
+from bottle_contract import events
 from bottle_manifest import format_size
 
-from .runtime.plugin.interface import HELPER_ROLES, ContainerInfo
+from .runtime import HELPER_ROLES, ContainerInfo
 
 
 def blocked(lines: Iterable[bytes]) -> dict[str, tuple[str, str | None]]:
     """host -> (rule, hint) for every host refused (or, in report mode, that would have been)."""
     found: dict[str, tuple[str, str | None]] = {}
     for line in lines:
-        if not line.startswith(b"{"):
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if record.get("event") == "decision" and record.get("decision") in ("block", "would-block"):
-            found.setdefault(str(record.get("host", "")), (str(record.get("rule", "")), record.get("hint")))
+        event = events.parse(line)
+        if event is not None and event.refused:
+            found.setdefault(str(event.get("host", "")), (str(event.get("rule", "")), event.get("hint")))
     return found
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .rescue import Mode, Outcome, rescue
-from .runtime.plugin.interface import RuntimeBackend
+from .runtime import RuntimeBackend
 from .workspace_sync import sync
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .plan._labels import ID_LABEL, LABEL, PERSIST_LABEL, PROJECT_LABEL
+from .plan import ID_LABEL, LABEL, PERSIST_LABEL, PROJECT_LABEL
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,12 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bottle_contract import events
+
 from .errors import LaunchError
-from .events import event_of
 from .local_workspace import fetch_back, folder_name, known_commits, point_refs
 from .plan import RuntimePlan
-from .runtime.plugin.interface import RuntimeBackend
+from .runtime import RuntimeBackend
 
 _lock = threading.Lock()  # one fetch at a time into a repository: git locks its refs
 
@@ -52,7 +53,8 @@ def live_sync(backend: RuntimeBackend, plan: RuntimePlan, say: Callable[[str], N
     def follow() -> None:
         with contextlib.suppress(Exception):  # the gate went away, or the engine did
             for line in backend.sidecar_log_stream(plan.bottle_id, "git", follow=True):
-                if event_of(line) == "pushed":
+                event = events.parse(line)
+                if event is not None and event.event == events.PUSHED:
                     sync(backend, plan.bottle_id, plan.plan.agent, say)
 
     threading.Thread(target=follow, name="workspace-sync", daemon=True).start()

@@ -10,7 +10,18 @@ from ._defaults import DEFAULT_EGRESS_ALLOWLIST
 from ._discovery import FILENAME
 from ._errors import Issue, ManifestError, ManifestNotFoundError
 from ._loader import Manifest, Sourced, checkout_folder, load
-from ._models import Agent, Bottle, ClaudeOptions, Credential, Egress, GitEntry, ManifestFile, Resources, SshEntry
+from ._models import (
+    Agent,
+    AllowRule,
+    Bottle,
+    ClaudeOptions,
+    Credential,
+    Egress,
+    GitEntry,
+    ManifestFile,
+    Resources,
+    SshEntry,
+)
 from ._resolve import Prompt, PromptRequest, resolve_env
 from ._schema import json_schema
 from ._sizes import format_size, parse_size
@@ -23,6 +34,7 @@ __all__ = [
     "FILENAME",
     "Agent",
     "AgentSpec",
+    "AllowRule",
     "Bottle",
     "ClaudeOptions",
     "Credential",

@@ -22,6 +22,8 @@ _REPO_SEGMENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}\Z")
 # An alias ("sonnet", "opus[1m]") or a full model id; claude reads it from a settings file.
 _MODEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@/\[\]-]{0,99}\Z")
+# An HTTP method is a token (RFC 9110 5.6.2); the gate compares methods upper-cased.
+_METHOD = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,32}\Z")
 
 # Key types OpenSSH 9 accepts for host keys; DSA was removed from its defaults.
 OPENSSH_HOST_KEY_TYPES = frozenset(
@@ -202,12 +204,51 @@ def check_model(value: str) -> str:
     return value
 
 
+def check_method(value: str) -> str:
+    """An HTTP method, stored upper-case: the gate compares methods case-insensitively."""
+    if not _METHOD.match(value):
+        raise ValueError(f"{value!r} is not an HTTP method; write a name such as 'GET' or 'POST'")
+    return value.upper()
+
+
+def normalize_path_pattern(value: str) -> str:
+    """A method-and-path rule's path pattern: `/`-separated segments, each literal, `*` (one whole
+    segment) or, last, `**` (any rest). It is matched against the request's path after
+    percent-decoding and dot-segment removal, so it is written decoded and without dot segments;
+    one trailing slash is dropped, as the gate ignores one in the request too."""
+    if not value.startswith("/"):
+        raise ValueError(f"{value!r} is not a path pattern; start it with '/', e.g. '/repos/acme/*'")
+    for char, why in (("?", "the query"), ("#", "the fragment")):
+        if char in value:
+            raise ValueError(f"{value!r} has {char!r}: {why} is not matched, write only the path")
+    if "%" in value:
+        raise ValueError(f"{value!r} has '%': patterns match the decoded path, so write the character itself")
+    if "\\" in value:
+        raise ValueError(f"{value!r} has a backslash: the gate reads one in a request as '/', so write '/'")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        raise ValueError(f"{value!r} has a control character")
+    pattern = value[:-1] if len(value) > 1 and value.endswith("/") else value
+    segments = pattern.split("/")[1:] if pattern != "/" else []
+    for index, segment in enumerate(segments):
+        if segment == "":
+            raise ValueError(f"{value!r} has an empty segment ('//'); the gate refuses such request paths")
+        if segment in (".", ".."):
+            raise ValueError(f"{value!r} has a {segment!r} segment; request paths are matched with those resolved")
+        if segment == "**" and index != len(segments) - 1:
+            raise ValueError(f"{value!r}: '**' (any rest of the path) may only be the last segment")
+        if "*" in segment and segment not in ("*", "**"):
+            raise ValueError(f"{value!r}: '*' stands for a whole segment, e.g. '/repos/*', not for part of one")
+    return pattern
+
+
 Name = Annotated[str, AfterValidator(check_name)]
 ModelName = Annotated[str, AfterValidator(check_model)]
 UserName = Annotated[str, AfterValidator(check_user)]
 EnvName = Annotated[str, AfterValidator(check_env_name)]
 EnvValue = Annotated[str, AfterValidator(check_env_value)]
 AllowHost = Annotated[str, AfterValidator(normalize_allow_host)]
+HttpMethod = Annotated[str, AfterValidator(check_method)]
+PathPattern = Annotated[str, AfterValidator(normalize_path_pattern)]
 Hostname = Annotated[str, AfterValidator(check_hostname)]
 IPAddress = Annotated[str, AfterValidator(check_ip)]
 KnownHostKey = Annotated[str, AfterValidator(check_known_host_key)]

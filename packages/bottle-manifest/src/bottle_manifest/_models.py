@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
+from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from ._fields import (
     AllowHost,
@@ -12,10 +12,12 @@ from ._fields import (
     EnvName,
     EnvValue,
     Hostname,
+    HttpMethod,
     IPAddress,
     KnownHostKey,
     ModelName,
     Name,
+    PathPattern,
     RepoPath,
     SkillName,
     UserName,
@@ -89,9 +91,56 @@ EnvEntry = Annotated[
 ]
 
 
+def _unique(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(values))
+
+
+class AllowRule(_Model):
+    """An allowlist entry that lets through only some requests to its host: those whose method is
+    one of `methods` and whose path matches one of `paths` (a key left out allows any). Several
+    entries for one host are alternatives. The gate must see the requests, so not for passthrough."""
+
+    # Either key alone is a rule; neither would be a plain host entry written as an object.
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": ["methods"]}, {"required": ["paths"]}]})
+
+    host: AllowHost = Field(description="A host name or '*.domain', as a plain allowlist entry is written.")
+    methods: Annotated[list[HttpMethod], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        min_length=1,
+        description="HTTP methods allowed, e.g. ['GET', 'HEAD']; compared case-insensitively. Left out: any.",
+    )
+    paths: Annotated[list[PathPattern], AfterValidator(_unique)] = Field(
+        default_factory=list,
+        min_length=1,
+        description="Path patterns allowed, e.g. ['/repos/acme/*']: '*' is one whole segment, a final '**' any "
+        "rest. Matched against the decoded path without its query, dot segments resolved. Left out: any.",
+    )
+
+    @model_validator(mode="after")
+    def _restricts(self) -> AllowRule:
+        if not self.methods and not self.paths:
+            raise ValueError(
+                f"give 'methods', 'paths' or both; to allow every request to {self.host}, write just {self.host!r}"
+            )
+        return self
+
+
+def _allow_kind(value: Any) -> str:
+    # By JSON shape, as for env entries: one error per mistake, not one per union member.
+    return "rule" if isinstance(value, dict | AllowRule) else "host"
+
+
+AllowEntry = Annotated[
+    Annotated[AllowHost, Tag("host")] | Annotated[AllowRule, Tag("rule")],
+    Discriminator(_allow_kind),
+]
+
+
 class Egress(_Model):
-    allowlist: list[AllowHost] = Field(
-        default_factory=list, description="Host names (or '*.domain') added to the built-in defaults."
+    allowlist: list[AllowEntry] = Field(
+        default_factory=list,
+        description="Host names (or '*.domain') added to the built-in defaults; an object {host, methods, paths} "
+        "allows only the requests to its host that match it.",
     )
     allow_cidrs: list[Cidr] = Field(
         default_factory=list,
@@ -115,8 +164,18 @@ class Egress(_Model):
     backend: Literal["mitmproxy", "pipelock"] = Field(
         "mitmproxy",
         description="The egress gate's engine. 'pipelock' needs its image named in BOTTLE_PIPELOCK_IMAGE; it has "
-        "no credential swap, so the bottle may declare no credentials.",
+        "no credential swap and no method and path rules, so the bottle may declare neither.",
     )
+
+    @property
+    def hosts(self) -> list[str]:
+        """Every host the allowlist names, plain entries and rules alike, in order."""
+        return list(dict.fromkeys(e.host if isinstance(e, AllowRule) else e for e in self.allowlist))
+
+    @property
+    def rules(self) -> list[AllowRule]:
+        """The method-and-path rules, in order."""
+        return [entry for entry in self.allowlist if isinstance(entry, AllowRule)]
 
 
 class Resources(_Model):

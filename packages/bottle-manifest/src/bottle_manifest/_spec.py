@@ -8,7 +8,7 @@ from typing import Literal
 
 from ._defaults import resolved_allowlist
 from ._interpolation import variables
-from ._models import Agent, Bottle, Credential
+from ._models import Agent, AllowRule, Bottle, Credential
 
 EnvSource = Literal["literal", "prompt", "host"]
 
@@ -41,7 +41,13 @@ class AgentSpec:
     @property
     def egress_allowlist(self) -> list[str]:
         """Built-in defaults plus the bottle's own, deduplicated and sorted."""
-        return resolved_allowlist(self.bottle.egress.allowlist)
+        return resolved_allowlist(self.bottle.egress.hosts)
+
+    @property
+    def egress_rules(self) -> list[AllowRule]:
+        """The allowlist's method-and-path rules, in the manifest's order. A host they name is on
+        `egress_allowlist` too; the gate lets through only the requests to it that one matches."""
+        return self.bottle.egress.rules
 
     def env_sources(self) -> dict[str, EnvSource]:
         return {name: env_source(value) for name, value in self.bottle.env.items()}

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from ._egress_checks import egress_issues
 from ._errors import Issue, json_path
 from ._models import Bottle, Credential, ManifestFile
 from ._sizes import format_size
@@ -109,6 +110,7 @@ def _message(error: ErrorDetails) -> str:
 
 
 _ENV_TAGS = ("string", "credential")  # the env entry's union tags, see _models.EnvEntry
+_ALLOW_TAGS = ("host", "rule")  # the allowlist entry's, see _models.AllowEntry
 
 
 def _env_tag(loc: tuple[str | int, ...]) -> str | None:
@@ -118,9 +120,18 @@ def _env_tag(loc: tuple[str | int, ...]) -> str | None:
     return None
 
 
+def _allow_tag(loc: tuple[str | int, ...]) -> str | None:
+    """The union tag after an allowlist index: ("bottles", b, "egress", "allowlist", i, tag, ...)."""
+    if len(loc) > 5 and loc[0] == "bottles" and loc[2:4] == ("egress", "allowlist") and loc[5] in _ALLOW_TAGS:
+        return str(loc[5])
+    return None
+
+
 def _path(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     if _env_tag(loc):
         loc = loc[:4] + loc[5:]
+    elif _allow_tag(loc):
+        loc = loc[:5] + loc[6:]
     # pydantic marks an invalid dict key by appending "[key]" after the key itself.
     return loc[:-1] if loc and loc[-1] == "[key]" else loc
 
@@ -142,6 +153,11 @@ def validate_file(data: Any, file: str) -> tuple[ManifestFile | None, list[Issue
             message = _message({**error, "loc": _path(error["loc"])})
             if _env_tag(error["loc"]) == "string" and error["type"] == "string_type":
                 message = f"expected a string or an object with 'value' and 'hosts', got {_json_kind(error['input'])}"
+            if _allow_tag(error["loc"]) == "host" and error["type"] == "string_type":
+                message = (
+                    "expected a host name or an object with 'host' and 'methods' or 'paths', "
+                    f"got {_json_kind(error['input'])}"
+                )
             if error["loc"] and error["loc"][-1] == "[key]":
                 message = f"invalid key: {message}"
             issues.append(Issue(file, json_path(_path(error["loc"])), message))
@@ -168,6 +184,7 @@ def _cross_checks(manifest: ManifestFile, file: str) -> list[Issue]:
                 else:
                     seen[entry.host] = where
         issues += _internal_upstreams(name, bottle, file)
+        issues += egress_issues(name, bottle, file)
         limits = bottle.resources
         if limits.tmp is not None and limits.memory is not None and limits.tmp >= limits.memory:
             issues.append(

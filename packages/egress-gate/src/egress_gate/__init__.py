@@ -1,24 +1,29 @@
 """The egress gate: a mitmproxy addon enforcing a bottle's egress policy (allowlist, SNI and Host
-checks, SSRF, secret scanning) with the bottle's own CA. The policy and scanning functions are
-pure and importable without mitmproxy; the addon itself runs in mitmproxy (`python -m
-egress_gate`)."""
+checks, SSRF, secret scanning, credential swapping) with the bottle's own CA.
 
-from ._dlp import Finding, scan_known, scan_patterns, scan_url_entropy
-from ._policy import DEFAULT_PORTS, Decision, check_destination, check_port, decide, ip_literal, match, normalize
+The decision itself is a pure pipeline, importable without mitmproxy: `evaluate(policy, request,
+resolver)` answers with a `Decision`, its ordered `Step`s and the rule of the first refusal. The
+addon (`python -m egress_gate`) runs the same stages from mitmproxy's hooks, and
+`bottle-launch check` runs `evaluate`, so the two give the same answer."""
+
+from ._decision import Decision, Resolver, evaluate, resolve
+from ._policy import Step, ip_literal, normalize
+from ._request import Request
+from ._rules import Policy
+from ._secrets import KnownSecret, parse_known
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "DEFAULT_PORTS",
     "Decision",
-    "Finding",
-    "check_destination",
-    "check_port",
-    "decide",
+    "KnownSecret",
+    "Policy",
+    "Request",
+    "Resolver",
+    "Step",
+    "evaluate",
     "ip_literal",
-    "match",
     "normalize",
-    "scan_known",
-    "scan_patterns",
-    "scan_url_entropy",
+    "parse_known",
+    "resolve",
 ]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bottle_contract.egress import MITMPROXY_CA_FILE
+
 from egress_gate import _engine
 from egress_gate._config import GateConfig
 from egress_gate._handover import wait_for_handover
-
-CA_FILE = "mitmproxy-ca.pem"  # the bottle's CA, key and certificate, as mitmproxy's confdir expects
 
 
 def _upstream_trust(config: GateConfig) -> str | None:
@@ -25,7 +25,7 @@ def _upstream_trust(config: GateConfig) -> str | None:
 def main() -> None:
     _engine.preload()  # the slow part of the start, done while the launcher hands over
     config = GateConfig.load()
-    wait_for_handover(config.handover, (CA_FILE,))
+    wait_for_handover(config.handover, (MITMPROXY_CA_FILE,))
     from egress_gate.addon import EgressGate
 
     options: dict[str, object] = {

@@ -11,14 +11,15 @@ anywhere else and refused."""
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+from bottle_contract import egress
+
 from egress_gate._policy import match
 
-SWAP_PLACES = ("headers", "url", "body")
+SWAP_PLACES = egress.SWAP_PLACES
 MIN_FORM = 8  # shorter forms could match ordinary text
 
 
@@ -36,12 +37,9 @@ def encoded_forms(value: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class KnownSecret:
-    value: str
-    hosts: tuple[str, ...]
-    name: str = ""  # the env name, for a credential's 403 hint
-    placeholder: str | None = None  # set for a credential: what the agent holds instead
-    swap_in: tuple[str, ...] = ("headers",)  # where in a request the placeholder is swapped
+class KnownSecret(egress.KnownSecret):
+    """An entry of the handed-over file (bottle_contract.egress.KnownSecret: value, hosts, name,
+    placeholder, swap_in), with what the gate asks of it."""
 
     def may_go_to(self, host: str) -> bool:
         return "*" in self.hosts or match(host, self.hosts) is not None
@@ -53,20 +51,13 @@ class KnownSecret:
         return tuple(form for value in values for form in encoded_forms(value))
 
 
+def parse_known(data: bytes | str) -> tuple[KnownSecret, ...]:
+    """The known secrets as the launcher wrote them (bottle_contract.egress.known_to_json)."""
+    return tuple(KnownSecret(k.value, k.hosts, k.name, k.placeholder, k.swap_in) for k in egress.known_from_json(data))
+
+
 def load_known(path: Path) -> tuple[KnownSecret, ...]:
-    if not path.exists():
-        return ()
-    data = json.loads(path.read_text() or "[]")
-    return tuple(
-        KnownSecret(
-            str(item["value"]),
-            tuple(item["hosts"]),
-            str(item.get("name", "")),
-            item.get("placeholder"),
-            tuple(item.get("swap_in", ("headers",))),
-        )
-        for item in data
-    )
+    return parse_known(path.read_bytes()) if path.exists() else ()
 
 
 Swaps = tuple[tuple[bytes, bytes], ...]

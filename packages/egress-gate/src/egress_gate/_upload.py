@@ -7,22 +7,23 @@ such a secret leaves the gate before its verdict; placeholders are swapped insid
 window, which keeps the body's length. A compressed body is scanned decompressed and forwarded
 as it came (a placeholder inside it is not swapped).
 
-A finding stops the body (unless `on_finding` answers False, as report mode does): nothing more
-is forwarded and the upstream connection is closed before the request completes, so the upstream
-never acts on it."""
+Each window is judged by the body step (`_content.scan_text`, as a whole body and a WebSocket
+message are). A refusal stops the body (unless `on_refusal` answers False, as report mode does):
+nothing more is forwarded and the upstream connection is closed before the request completes, so
+the upstream never acts on it."""
 
 from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterator
 
-from egress_gate._dlp import Finding
+from egress_gate._policy import Step
 from egress_gate._secrets import swap
 
 OVERLAP = 4096
 _PIECE = 1 << 20  # decompress in bounded pieces: a small gzip chunk may inflate enormously
 
-Scan = Callable[[str], Finding | None]
+Scan = Callable[[str], Step]  # the body step over one window of text
 # zlib's window bits for each content-encoding scanned decompressed (16+: a gzip header)
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
@@ -50,15 +51,16 @@ class UploadScanner:
     def __init__(
         self,
         scan: Scan,
-        on_finding: Callable[[Finding], bool],
+        on_refusal: Callable[[Step], bool],
         encoding: str = "",
         swaps: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
-        self.finding: Finding | None = None
+        self.refusal: Step | None = None  # the first window the body step refused
+        self.judged: Step | None = None  # the body step's answer so far: its refusal, or its last clean window
         self._stopped = False
         self.size = 0
         self._scan = scan
-        self._on_finding = on_finding
+        self._on_refusal = on_refusal
         self._swaps = swaps
         self._inflater = _Inflater(encoding) if encoding not in ("", "identity") else None
         self._hold = max([OVERLAP, *(len(p) for p, _ in swaps)])
@@ -87,15 +89,15 @@ class UploadScanner:
         return [chunk] if chunk else []
 
     def _check(self, text: str) -> bool:
-        """True when the body must stop here. `on_finding` says so; in report mode it does not,
+        """True when the body must stop here. `on_refusal` says so; in report mode it does not,
         and the rest of the body passes unscanned (one would-block line is enough)."""
-        if self.finding is not None:
+        if self.refusal is not None:
             return False
-        finding = self._scan(text)
-        if finding is None:
+        step = self.judged = self._scan(text)
+        if step.allowed:
             return False
-        self.finding = finding
-        if not self._on_finding(finding):
+        self.refusal = step
+        if not self._on_refusal(step):
             return False
         self._stopped = True
         self._held = b""

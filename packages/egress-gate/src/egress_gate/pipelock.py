@@ -16,12 +16,14 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
+from bottle_contract import events
+from bottle_contract.egress import PIPELOCK_CA_CERT_FILE, PIPELOCK_CA_KEY_FILE, PIPELOCK_CONFIG_PATH
+
 from egress_gate._audit import emit
 from egress_gate._config import GateConfig
 from egress_gate._handover import wait_for_handover
 
 BINARY = "/usr/local/bin/pipelock"
-CONFIG = "/etc/egress-gate/pipelock.yaml"
 READY_TIMEOUT = 30
 
 
@@ -43,7 +45,9 @@ def decision_from(record: dict[str, Any], bottle: str) -> dict[str, Any] | None:
         "method": str(record.get("method", "")),
         "host": host,
         "path": parts.path[:200],  # never the query: that is where tokens travel
-        "decision": "block" if blocked else ("allow" if event == "allowed" else "would-block"),
+        "decision": events.DECISION_BLOCK
+        if blocked
+        else ("allow" if event == "allowed" else events.DECISION_WOULD_BLOCK),
         "rule": f"pipelock:{scanner}" + (f":{reason}" if reason else ""),
         "hint": hint,
     }
@@ -57,19 +61,19 @@ def _report_ready(config: GateConfig, proc: subprocess.Popen[bytes]) -> None:
         try:
             with opener.open(url, timeout=1) as response:
                 if response.status == 200:
-                    emit("ready", bottle=config.bottle, port=config.port, engine="pipelock")
+                    emit(events.READY, bottle=config.bottle, port=config.port, engine="pipelock")
                     return
         except OSError:
             pass
         time.sleep(0.05)
-    emit("error", message=f"pipelock did not answer {url} within {READY_TIMEOUT} s")
+    emit(events.ERROR, message=f"pipelock did not answer {url} within {READY_TIMEOUT} s")
     proc.terminate()
 
 
 def main() -> None:
     config = GateConfig.load()
-    wait_for_handover(config.handover, ("ca-cert.pem", "ca-key.pem"))
-    argv = [BINARY, "run", "--config", CONFIG, "--listen", f"0.0.0.0:{config.port}"]
+    wait_for_handover(config.handover, (PIPELOCK_CA_CERT_FILE, PIPELOCK_CA_KEY_FILE))
+    argv = [BINARY, "run", "--config", PIPELOCK_CONFIG_PATH, "--listen", f"0.0.0.0:{config.port}"]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     assert proc.stdout is not None
     threading.Thread(target=_report_ready, args=(config, proc), daemon=True).start()
@@ -83,7 +87,7 @@ def main() -> None:
             sys.stderr.write(raw.decode(errors="replace"))
             sys.stderr.flush()
         else:
-            emit("decision", **fields)
+            emit(events.DECISION, **fields)
     sys.exit(proc.wait())
 
 

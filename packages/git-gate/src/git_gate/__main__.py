@@ -4,34 +4,28 @@ git daemon on the bottle's internal address only, reporting health as JSON lines
 from __future__ import annotations
 
 import ipaddress
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
-from typing import Any
+from functools import partial
 
-from ._config import BASE_PATH, HANDOVER_DIR, ConfigError, GateConfig
+from bottle_contract import events, handover
+from bottle_contract.git import BASE_PATH, HANDOVER_DIR
+from bottle_contract.network import SUBNET_VAR
+
+from ._config import ConfigError, GateConfig
 from ._mirrors import HOOKS_DIR, prepare
 from ._upstream import UpstreamError
 
-HANDOVER_TIMEOUT = 60
-
-
-def _event(event: str, **fields: Any) -> None:
-    print(json.dumps({"time": time.time(), "gate": "git", "event": event, **fields}), flush=True)
+_event = partial(events.emit, "git")
 
 
 def _wait_for_handover() -> None:
-    marker = Path(HANDOVER_DIR) / "env"
-    deadline = time.monotonic() + HANDOVER_TIMEOUT
-    while not marker.exists():
-        if time.monotonic() > deadline:
-            raise ConfigError(f"the launcher did not hand over the upstream identities within {HANDOVER_TIMEOUT} s")
-        time.sleep(0.02)
+    if not handover.wait(HANDOVER_DIR):
+        raise ConfigError(f"the launcher did not hand over the upstream identities within {handover.TIMEOUT:g} s")
 
 
 def internal_address(subnet: str) -> str:
@@ -72,12 +66,12 @@ def _wait_listening(address: str, port: int, daemon: subprocess.Popen[bytes]) ->
 def main() -> int:
     try:
         config = GateConfig.load()
-        subnet = os.environ.get("BOTTLE_AGENT_SUBNET", "")
+        subnet = os.environ.get(SUBNET_VAR, "")
         address = internal_address(subnet)
         _wait_for_handover()
         prepare(config)
     except (ConfigError, UpstreamError, ValueError) as exc:
-        _event("error", message=str(exc))
+        _event(events.ERROR, message=str(exc))
         return 1
     daemon = subprocess.Popen(daemon_argv(address, config.port))
 
@@ -89,14 +83,14 @@ def main() -> int:
     try:
         _wait_listening(address, config.port, daemon)
     except RuntimeError as exc:
-        _event("error", message=str(exc))
+        _event(events.ERROR, message=str(exc))
         daemon.kill()
         return 1
     repos = [repo for remote in config.remotes for repo in remote.repos]
     repos += [config.workspace.repo] if config.workspace else []
-    _event("ready", bottle=config.bottle, listen=f"{address}:{config.port}", repos=repos)
+    _event(events.READY, bottle=config.bottle, listen=f"{address}:{config.port}", repos=repos)
     code = daemon.wait()
-    _event("error", message=f"git daemon exited with {code}")
+    _event(events.ERROR, message=f"git daemon exited with {code}")
     return 1
 
 

@@ -9,35 +9,30 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+
+from bottle_contract.git import MiB, ScanBudget
 
 from ._errors import ScanError
 
-MiB = 1 << 20
+__all__ = ["Deadline", "OverBudget", "ScanBudget", "check_budget"]
 
 
 class OverBudget(ScanError):
     pass
 
 
-@dataclass(frozen=True)
-class ScanBudget:
-    max_bytes: int = 256 * MiB  # the new objects' sizes, summed: what gitleaks would read
-    max_objects: int = 200_000
-    seconds: float = 120  # from the lock to the verdict: listing, reading, gitleaks, attribution
-
-    def check(self, objects: int, size: int) -> None:
-        # Called as the listing streams in, so an oversized push is refused before it is read.
-        if objects > self.max_objects:
-            raise OverBudget(
-                f"this push adds more than {self.max_objects:,} objects, the most the gate scans in one push;"
-                " push it in parts (older commits first)"
-            )
-        if size > self.max_bytes:
-            raise OverBudget(
-                f"this push adds more than {_size(self.max_bytes)} of objects, the most the gate scans in"
-                " one push; push it in parts (older commits first), and keep large generated files out of git"
-            )
+def check_budget(budget: ScanBudget, objects: int, size: int) -> None:
+    # Called as the listing streams in, so an oversized push is refused before it is read.
+    if objects > budget.max_objects:
+        raise OverBudget(
+            f"this push adds more than {budget.max_objects:,} objects, the most the gate scans in one push;"
+            " push it in parts (older commits first)"
+        )
+    if size > budget.max_bytes:
+        raise OverBudget(
+            f"this push adds more than {_size(budget.max_bytes)} of objects, the most the gate scans in"
+            " one push; push it in parts (older commits first), and keep large generated files out of git"
+        )
 
 
 def _size(count: int) -> str:

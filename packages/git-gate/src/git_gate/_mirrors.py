@@ -7,7 +7,7 @@ from pathlib import Path
 
 from git import GitCommandError, Repo
 
-from ._config import GateConfig, Remote, Workspace
+from ._config import GateConfig, Remote, Workspace, ssh_command
 from ._upstream import UpstreamError, default_branch, refresh
 
 HOOKS_DIR = "/opt/git-gate/hooks"
@@ -50,7 +50,7 @@ def _configure(path: Path, remote: Remote | None, hooks_dir: str) -> None:
     repo = Repo.init(path, bare=True, mkdir=True)
     with repo.config_writer() as config:
         if remote is not None:
-            config.set_value("core", "sshCommand", remote.ssh_command())
+            config.set_value("core", "sshCommand", ssh_command(remote))
         config.set_value("core", "hooksPath", hooks_dir)
         # Force pushes and deletions behave as they would against upstream directly; upstream
         # decides, through the lease, whether each one lands.

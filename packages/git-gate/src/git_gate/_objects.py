@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from ._budget import Deadline, ScanBudget
+from ._budget import Deadline, ScanBudget, check_budget
 from ._errors import ScanError
 
 
@@ -48,7 +48,7 @@ def new_objects(repo: Path, tips: Sequence[str], budget: ScanBudget, deadline: D
             oid, kind, length, name = fields
             objects.append(NewObject(oid.decode(), kind.decode(), int(length), name.decode(errors="replace")))
             size += int(length)
-            budget.check(len(objects), size)
+            check_budget(budget, len(objects), size)
         failed = listing.wait() or checking.wait()
     if failed:
         raise ScanError("git could not list the objects this push adds")

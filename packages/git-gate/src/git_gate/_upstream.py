@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,9 +71,6 @@ def forward(repo_dir: Path, url: str, updates: Sequence[RefUpdate]) -> None:
     """
     leases = [f"--force-with-lease={u.ref}:{'' if u.is_create else u.old}" for u in updates]
     refspecs = [f":{u.ref}" if u.is_delete else f"{u.new}:{u.ref}" for u in updates]
-    if url.startswith(("/", "file:")):
-        # A local upstream would inherit the quarantine and refuse the push.
-        os.environ.pop("GIT_QUARANTINE_PATH", None)
     try:
         _run(repo_dir, ["push", "--atomic", "--porcelain", "--quiet", *leases, url, *refspecs], PUSH_TIMEOUT)
     except _Failed as exc:

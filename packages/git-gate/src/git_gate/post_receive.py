@@ -4,10 +4,10 @@ fetch it back. Pushes to upstream mirrors say nothing here: upstream has them.""
 
 from __future__ import annotations
 
-import json
 import sys
-import time
 from pathlib import Path
+
+from bottle_contract import events
 
 from ._config import ConfigError, GateConfig
 
@@ -22,7 +22,7 @@ def main() -> int:
     if not config.is_workspace(Path.cwd()):
         return 0
     refs = [line.split()[2] for line in sys.stdin.read().splitlines() if len(line.split()) == 3]
-    line = json.dumps({"time": time.time(), "gate": "git", "event": "pushed", "refs": refs})
+    line = events.line("git", events.PUSHED, refs=refs)
     try:
         with open(GATE_LOG, "a") as log:
             log.write(line + "\n")

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import time
-from typing import Any
+from functools import partial
+
+from bottle_contract import events
 
 from ._config import ConfigError, GateConfig
 from ._forwarders import start, wait_listening
 
-
-def _event(event: str, **fields: Any) -> None:
-    print(json.dumps({"time": time.time(), "gate": "ssh", "event": event, **fields}), flush=True)
+_event = partial(events.emit, "ssh")
 
 
 def main() -> int:
     try:
         config = GateConfig.load()
     except ConfigError as exc:
-        _event("error", message=str(exc))
+        _event(events.ERROR, message=str(exc))
         return 2
     processes = start(config)
 
@@ -36,11 +35,11 @@ def main() -> int:
     try:
         wait_listening(config, processes)
     except RuntimeError as exc:
-        _event("error", message=str(exc))
+        _event(events.ERROR, message=str(exc))
         terminate_all()
         return 1
     _event(
-        "ready",
+        events.READY,
         bottle=config.bottle,
         allow_from=config.allow_from,
         forwards=[{"alias": f.alias, "listen": f.listen, "to": f"{f.host}:{f.port}"} for f in config.forwards],
@@ -48,7 +47,7 @@ def main() -> int:
     while True:
         for forward, process in zip(config.forwards, processes, strict=True):
             if process.poll() is not None:
-                _event("error", message=f"forwarder for {forward.alias} exited with {process.returncode}")
+                _event(events.ERROR, message=f"forwarder for {forward.alias} exited with {process.returncode}")
                 terminate_all()
                 return 1
         time.sleep(0.5)

@@ -1,4 +1,5 @@
-"""The small config the launcher writes into the sidecar, plus the subnet the gate serves."""
+"""The config the launcher writes into the sidecar (bottle_contract.ssh), plus the subnet the
+gate serves, from its environment."""
 
 from __future__ import annotations
 
@@ -9,20 +10,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_PATH = "/etc/ssh-gate/config.json"
-SUBNET_VAR = "BOTTLE_AGENT_SUBNET"
+from bottle_contract import ContractError
+from bottle_contract.network import SUBNET_VAR
+from bottle_contract.ssh import CONFIG_PATH, Forward, SshConfig
+
+__all__ = ["ConfigError", "Forward", "GateConfig"]
 
 
 class ConfigError(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class Forward:
-    alias: str
-    listen: int
-    host: str
-    port: int
 
 
 @dataclass(frozen=True)
@@ -33,26 +29,27 @@ class GateConfig:
 
     @classmethod
     def from_data(cls, data: Mapping[str, object], environ: Mapping[str, str]) -> GateConfig:
+        return cls.parse(json.dumps(data), environ)
+
+    @classmethod
+    def parse(cls, document: bytes | str, environ: Mapping[str, str]) -> GateConfig:
         subnet = environ.get(SUBNET_VAR, "")
         try:
             allow_from = str(ipaddress.ip_network(subnet))
         except ValueError:
             # Without it the gate could not tell its agent from anyone else: refuse to serve.
             raise ConfigError(f"{SUBNET_VAR} must be the bottle's internal subnet, got {subnet!r}") from None
-        raw = data.get("forwards")
-        if not isinstance(raw, list) or not raw:
-            raise ConfigError("config has no forwards")
-        forwards = tuple(Forward(str(f["alias"]), int(f["listen"]), str(f["host"]), int(f["port"])) for f in raw)
-        ports = [f.listen for f in forwards]
-        if len(set(ports)) != len(ports):
-            raise ConfigError(f"listen ports repeat: {ports}")
-        return cls(bottle=str(data.get("bottle", "")), forwards=forwards, allow_from=allow_from)
+        try:
+            config = SshConfig.from_json(document)
+        except ContractError as exc:
+            raise ConfigError(str(exc)) from None
+        return cls(bottle=config.bottle, forwards=config.forwards, allow_from=allow_from)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> GateConfig:
-        where = Path(path or os.environ.get("SSH_GATE_CONFIG", DEFAULT_PATH))
+        where = Path(path or os.environ.get("SSH_GATE_CONFIG", CONFIG_PATH))
         try:
-            data = json.loads(where.read_text())
-        except (OSError, ValueError) as exc:
+            document = where.read_bytes()
+        except OSError as exc:
             raise ConfigError(f"cannot read {where}: {exc}") from None
-        return cls.from_data(data, os.environ if environ is None else environ)
+        return cls.parse(document, os.environ if environ is None else environ)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from ..images import IMAGE_NAMES
-from ..runtime.docker import DockerBackend
+from ..runtime import open_backend
 
 
 @click.command()
@@ -11,7 +11,7 @@ from ..runtime.docker import DockerBackend
 @click.option("--quiet", "-q", is_flag=True, help="Print only the tags.")
 def build(names: tuple[str, ...], quiet: bool) -> None:
     """Build the bottle images now (launches build what they lack on their own)."""
-    backend = DockerBackend()
+    backend = open_backend()
     for name in names or IMAGE_NAMES:
         tag = backend.image(name, (lambda line: None) if quiet else (lambda line: click.echo(line, err=True)))
         click.echo(tag)

@@ -10,8 +10,7 @@ import click
 
 from ..errors import LaunchError
 from ..prune import is_orphan, prune_orphans
-from ..runtime.docker import DockerBackend
-from ..runtime.plugin.interface import BottleInfo
+from ..runtime import BottleInfo, RuntimeBackend, open_backend
 from ..teardown import remove_bottle
 from ..volumes import forget
 
@@ -21,7 +20,7 @@ from ..volumes import forget
 def ps(as_json: bool) -> None:
     """List bottles. STATE is `running` only when every container runs; `degraded` when the agent
     runs but a gate does not (the list after it says which, and why)."""
-    infos = DockerBackend().list()
+    infos = open_backend().list()
     rows = [
         {
             "id": info.bottle_id,
@@ -56,7 +55,7 @@ def ps(as_json: bool) -> None:
         click.echo(f"{info.bottle_id:<10}{info.agent:<20}{info.bottle:<20}{info.state:<10}{roles}")
 
 
-def find_bottles(backend: DockerBackend, target: str) -> list[BottleInfo]:
+def find_bottles(backend: RuntimeBackend, target: str) -> list[BottleInfo]:
     """The bottles a user means by a bottle id or an agent name; none is an error."""
     matches = [i for i in backend.list() if target in (i.bottle_id, i.agent)]
     if not matches:
@@ -70,7 +69,7 @@ def find_bottles(backend: DockerBackend, target: str) -> list[BottleInfo]:
 def stop(target: str, discard: bool) -> None:
     """Remove a bottle, by id or by agent name (every bottle of that agent). Work the agent did
     not push is saved to the host first (see docs/workspace.md) unless --discard."""
-    backend = DockerBackend()
+    backend = open_backend()
     for info in find_bottles(backend, target):
         remove_bottle(backend, info.bottle_id, info.agent, mode="discard" if discard else "save", say=_say)
         click.echo(f"removed {info.bottle_id} ({info.agent})")
@@ -87,7 +86,7 @@ def _say(text: str) -> None:
 def prune(everything: bool, discard: bool, with_volumes: bool) -> None:
     """Remove what killed launchers left behind, saving the work they had not pushed. Volumes of
     agents that persist are kept unless --volumes."""
-    backend = DockerBackend()
+    backend = open_backend()
     if everything:
         infos = backend.list()
         for info in infos:
@@ -123,4 +122,4 @@ def exec_(bottle_id: str, command: tuple[str, ...], tty: bool | None) -> None:
     """Run COMMAND in a bottle's agent container; its exit code is passed through."""
     if tty is None:
         tty = sys.stdin.isatty()
-    sys.exit(DockerBackend().exec(bottle_id, list(command), tty=tty))
+    sys.exit(open_backend().exec(bottle_id, list(command), tty=tty))

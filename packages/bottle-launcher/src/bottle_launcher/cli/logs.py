@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 import click
+from bottle_contract import events
 
 from ..errors import LaunchError
-from ..runtime.docker import DockerBackend
+from ..runtime import open_backend
 from .lifecycle import find_bottles
 
 
 def _decision_line(raw: bytes) -> str | None:
-    try:
-        record = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(record, dict) or record.get("event") != "decision":
+    event = events.parse(raw)
+    if event is None or event.event != events.DECISION:
         return None
     line = (
-        f"{record.get('time', '')}  {record.get('decision', ''):<11} {record.get('method', ''):<7} "
-        f"{record.get('host', '')}{record.get('path', '')}  [{record.get('rule', '')}]"
+        f"{event.time}  {event.get('decision', ''):<11} {event.get('method', ''):<7} "
+        f"{event.get('host', '')}{event.get('path', '')}  [{event.get('rule', '')}]"
     )
-    hint = record.get("hint")
+    hint = event.get("hint")
     return line + (f"  to allow: {hint}" if hint else "")
 
 
@@ -34,7 +31,7 @@ def _decision_line(raw: bytes) -> str | None:
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until interrupted.")
 def logs(target: str, egress: bool, as_json: bool, follow: bool) -> None:
     """Show a bottle's logs, by bottle id or agent name."""
-    backend = DockerBackend()
+    backend = open_backend()
     matches = find_bottles(backend, target)
     if len(matches) > 1:
         ids = ", ".join(i.bottle_id for i in matches)
@@ -45,7 +42,7 @@ def logs(target: str, egress: bool, as_json: bool, follow: bool) -> None:
             if not egress:
                 sys.stdout.buffer.write(raw + b"\n")
             elif as_json:
-                if raw.startswith(b"{"):
+                if events.parse(raw) is not None:
                     sys.stdout.buffer.write(raw + b"\n")
             elif (line := _decision_line(raw)) is not None:
                 click.echo(line)

@@ -6,8 +6,7 @@ from pathlib import Path
 import click
 from bottle_manifest import format_size
 
-from ..plan import build_plan, describe
-from ..plan._resources import limits_text
+from ..plan import build_plan, describe, limits_text
 from ._options import load_manifest, manifest_option
 
 
@@ -37,6 +36,11 @@ def plan(agent: str, as_json: bool, manifest_path: Path | None) -> None:
         for repo in git["repos"]:
             click.echo(f"git      {repo} -> {git['hostname']}:{git['port']}")
     click.echo(f"egress   {', '.join(data['egress']['allowlist'])}")
+    ruled: dict[str, list[str]] = {}
+    for rule in built.egress_rules:  # a host's entries are alternatives: one line for each host
+        ruled.setdefault(rule.host, []).append(rule.text)
+    for host, rules in ruled.items():
+        click.echo(f"         {host} only: {' or '.join(rules)}")
     if data["egress"]["backend"] != "mitmproxy" or data["egress"]["mode"] != "enforce":
         click.echo(f"         backend {data['egress']['backend']}, mode {data['egress']['mode']}")
     agent = built.resources

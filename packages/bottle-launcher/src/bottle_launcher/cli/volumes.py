@@ -9,7 +9,7 @@ import click
 from bottle_manifest import format_size
 
 from ..errors import LaunchError
-from ..runtime.docker import DockerBackend
+from ..runtime import open_backend
 from ..volumes import forget
 
 
@@ -20,7 +20,7 @@ def volumes(ctx: click.Context, as_json: bool) -> None:
     """List the volumes of agents that persist (`"persist": true`): agent, project, size, last use."""
     if ctx.invoked_subcommand is not None:
         return
-    found = DockerBackend().persisted_volumes()
+    found = open_backend().persisted_volumes()
     if as_json:
         click.echo(json.dumps([asdict(v) for v in found], indent=2))
         return
@@ -36,7 +36,7 @@ def volumes(ctx: click.Context, as_json: bool) -> None:
 @click.option("--project", default=None, metavar="PATH", help="Only the volumes of the project in this folder.")
 def rm(agent: str, project: str | None) -> None:
     """Remove AGENT's volumes (its sessions and working folder), in every project unless --project."""
-    backend = DockerBackend()
+    backend = open_backend()
     chosen = [v for v in backend.persisted_volumes() if v.agent == agent and project in (None, v.project)]
     if not chosen:
         raise LaunchError(f"agent {agent!r} has no persisted volumes", hint="`bottle-launch volumes` lists them")

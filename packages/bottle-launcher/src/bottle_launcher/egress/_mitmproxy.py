@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from bottle_contract.egress import KNOWN_FILE, MITMPROXY_CA_FILE
 
 from ..egress_ca import BottleCA
-from ._gate_config import gate_config
-
-if TYPE_CHECKING:  # the plan imports the backends; at run time they need only its attributes
-    from ..plan._model import Plan
+from ..plan import EgressSidecar, Plan
 
 
 class MitmproxyBackend:
     name = "mitmproxy"
-    image = "egress"
+    swaps_credentials = True
 
-    def config_files(self, plan: Plan, upstream_ca: bool) -> dict[str, bytes]:
-        return {"egress-gate/config.json": gate_config(plan, upstream_ca)}
+    def sidecar(self, plan: Plan) -> EgressSidecar:
+        return EgressSidecar("egress")  # the policy document is all the addon reads
 
     def handover_files(self, ca: BottleCA, known: bytes) -> dict[str, bytes]:
-        return {"mitmproxy-ca.pem": ca.mitmproxy_pem, "known.json": known}
+        return {MITMPROXY_CA_FILE: ca.mitmproxy_pem, KNOWN_FILE: known}
+
+    def notice(self) -> str | None:
+        return None

@@ -8,20 +8,27 @@ in, whose entrypoint (`python -m egress_gate.pipelock`) waits for the CA in the 
 pipelock, and re-emits its log lines as our decision lines.
 
 What pipelock does not do here: swap credentials (a bottle with credentials is refused, and
-Claude's token enters the agent as is; the preflight says so), and know the bottle's own secret
+Claude's token enters the agent as is; the preflight says so), enforce method-and-path rules (a
+bottle with any is refused, by the manifest and again here), and know the bottle's own secret
 values (they would have to be written into its config file, which is not a tmpfs)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from typing import Any
+
+from bottle_contract.egress import (
+    HANDOVER_DIR,
+    PIPELOCK_CA_CERT_FILE,
+    PIPELOCK_CA_KEY_FILE,
+    PIPELOCK_CONFIG_PATH,
+    PORT,
+)
 
 from ..egress_ca import BottleCA
-from ..plan._fence import internal_ranges
+from ..errors import LaunchError
+from ..plan import EgressSidecar, ImageRecipe, Plan, internal_ranges
 from . import _yaml
-from ._gate_config import EGRESS_PORT, HANDOVER, gate_config
-
-if TYPE_CHECKING:
-    from ..plan._model import Plan
 
 PIPELOCK_IMAGE_VAR = "BOTTLE_PIPELOCK_IMAGE"
 
@@ -33,12 +40,12 @@ def pipelock_config(plan: Plan) -> dict[str, Any]:
         "enforce": plan.egress_mode != "report",  # false: detect and log, block nothing
         "api_allowlist": list(plan.egress_allowlist),
         "internal": internal_ranges(plan.egress_allow_cidrs),
-        "fetch_proxy": {"listen": f"0.0.0.0:{EGRESS_PORT}"},
+        "fetch_proxy": {"listen": f"0.0.0.0:{PORT}"},
         "forward_proxy": {"enabled": True, "sni_verification": True},
         "tls_interception": {
             "enabled": True,
-            "ca_cert": f"{HANDOVER}/ca-cert.pem",
-            "ca_key": f"{HANDOVER}/ca-key.pem",
+            "ca_cert": f"{HANDOVER_DIR}/{PIPELOCK_CA_CERT_FILE}",
+            "ca_key": f"{HANDOVER_DIR}/{PIPELOCK_CA_KEY_FILE}",
             "passthrough_domains": list(plan.egress_passthrough),
         },
         "request_body_scanning": {"enabled": True, "action": "block", "scan_headers": True},
@@ -55,13 +62,34 @@ def pipelock_yaml(plan: Plan) -> bytes:
 
 class PipelockBackend:
     name = "pipelock"
-    image = "egress-pipelock"
+    swaps_credentials = False
 
-    def config_files(self, plan: Plan, upstream_ca: bool) -> dict[str, bytes]:
-        return {
-            "egress-gate/config.json": gate_config(plan, upstream_ca),
-            "egress-gate/pipelock.yaml": pipelock_yaml(plan),
-        }
+    def sidecar(self, plan: Plan) -> EgressSidecar:
+        if plan.egress_rules:
+            # The manifest refuses this pairing; a plan built otherwise must not lose its rules.
+            hosts = ", ".join(dict.fromkeys(rule.host for rule in plan.egress_rules))
+            raise LaunchError(
+                f"pipelock cannot enforce the method and path rules for {hosts}",
+                hint=f"write those hosts as plain allowlist entries, or drop bottles.{plan.bottle}.egress.backend",
+            )
+        reference = os.environ.get(PIPELOCK_IMAGE_VAR, "").strip()
+        if not reference:
+            raise LaunchError(
+                f'egress.backend is "pipelock", but {PIPELOCK_IMAGE_VAR} names no pipelock image',
+                hint=f"export {PIPELOCK_IMAGE_VAR}=ghcr.io/luckypipewrench/pipelock:<version> (release 2.3 is the "
+                "one the generated config is checked against)",
+            )
+        # Our egress image with pipelock's static binary copied in (images/egress-pipelock).
+        image = ImageRecipe(
+            "egress-pipelock", built_on={"EGRESS_IMAGE": "egress"}, external={"PIPELOCK_IMAGE": reference}
+        )
+        return EgressSidecar(image, {PIPELOCK_CONFIG_PATH: pipelock_yaml(plan)})
 
     def handover_files(self, ca: BottleCA, known: bytes) -> dict[str, bytes]:
-        return {"ca-cert.pem": ca.cert_pem, "ca-key.pem": ca.key_pem}
+        return {PIPELOCK_CA_CERT_FILE: ca.cert_pem, PIPELOCK_CA_KEY_FILE: ca.key_pem}
+
+    def notice(self) -> str | None:
+        return (
+            "[bold yellow]egress backend: pipelock.[/bold yellow] Credentials are not swapped: Claude's token"
+            " enters the bottle as is. Upload scanning and the audit lines are pipelock's own."
+        )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import docker
 import docker.errors
+from bottle_contract import agent, egress, git, ssh
 
 from ..errors import LaunchError
 from ._context import ImageContext, image_context
@@ -20,6 +21,18 @@ DEFAULT_BASE_IMAGE = "debian:trixie-slim"
 # Upgrading Claude Code: the agent image's build argument, from this host variable. Build
 # arguments are part of an image's tag, so a new version is a new image, built at the next launch.
 CLAUDE_CODE_VERSION_VAR = "BOTTLE_CLAUDE_CODE_VERSION"
+# What each Dockerfile takes from the contract instead of writing it down a second time.
+CONTRACT_ARGS: dict[str, dict[str, str]] = {
+    "agent": {
+        "AGENT_UID": str(agent.UID),
+        "AGENT_HOME": agent.HOME,
+        "WORKDIR": agent.WORKDIR,
+        "CLAUDE_DIR": agent.CLAUDE_DIR,
+    },
+    "egress": {"GATE_UID": str(egress.UID), "GATE_PORT": str(egress.PORT)},
+    "ssh-gate": {"GATE_UID": str(ssh.UID)},
+    "git-gate": {"GATE_UID": str(git.UID), "BASE_PATH": git.BASE_PATH, "IMPORT_DIR": git.IMPORT_DIR},
+}
 
 
 @dataclass(frozen=True)
@@ -67,7 +80,7 @@ def _base_image_id(client: docker.DockerClient, base: str | None) -> str:
 
 
 def _build_args(options: BuildOptions, name: str) -> dict[str, str]:
-    args = dict(options.extra_args)
+    args = {**CONTRACT_ARGS.get(name, {}), **options.extra_args}
     if options.base_image:
         args["BASE_IMAGE"] = options.base_image
     if name == "agent" and options.claude_code_version:

@@ -14,8 +14,15 @@ from ..errors import LaunchError
 
 IMAGE_NAMES = ("agent", "egress", "ssh-gate", "git-gate")
 
-# Gate packages copied into an image's context, beside its Dockerfile.
-_PACKAGES = {"egress": ("egress-gate",), "ssh-gate": ("ssh-gate",), "git-gate": ("git-gate",)}
+# Packages copied into an image's context, beside its Dockerfile: each gate's own, and the
+# contract it shares with the launcher. Only what installing a package needs is copied (the wheel
+# carries the same files, so an installed launcher hashes to the same tags).
+_PACKAGES = {
+    "egress": ("bottle-contract", "egress-gate"),
+    "ssh-gate": ("bottle-contract", "ssh-gate"),
+    "git-gate": ("bottle-contract", "git-gate"),
+}
+PACKAGE_FILES = ("src", "pyproject.toml", "README.md", "LICENSE")
 _SKIP = {"__pycache__", ".pytest_cache", "tests", ".ruff_cache"}
 
 
@@ -47,18 +54,30 @@ def repository_root() -> Path:
     )
 
 
+def _add(tar: tarfile.TarFile, source: Path, arcname: str) -> None:
+    if source.is_dir():
+        _add_tree(tar, source, arcname)
+    elif source.is_file():
+        _add_file(tar, source, arcname)
+
+
+def _add_file(tar: tarfile.TarFile, path: Path, arcname: str) -> None:
+    info = tarfile.TarInfo(arcname)
+    data = path.read_bytes()
+    info.size = len(data)
+    info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
+    info.mtime = 0
+    tar.addfile(info, io.BytesIO(data))
+
+
 def _add_tree(tar: tarfile.TarFile, source: Path, arcname: str) -> None:
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
-        if any(part in _SKIP or part.endswith(".egg-info") for part in relative.parts):
+        # Caches and hidden folders (.mypy_cache) are never part of an image, nor of the wheel.
+        if any(part in _SKIP or part.endswith(".egg-info") or part.startswith(".") for part in relative.parts):
             continue
         if path.is_file():
-            info = tarfile.TarInfo(f"{arcname}/{relative.as_posix()}" if arcname else relative.as_posix())
-            data = path.read_bytes()
-            info.size = len(data)
-            info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
-            info.mtime = 0
-            tar.addfile(info, io.BytesIO(data))
+            _add_file(tar, path, f"{arcname}/{relative.as_posix()}" if arcname else relative.as_posix())
 
 
 def image_context(name: str, build_args: dict[str, str] | None = None) -> ImageContext:
@@ -67,7 +86,8 @@ def image_context(name: str, build_args: dict[str, str] | None = None) -> ImageC
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         _add_tree(tar, root / "images" / name, "")
         for package in _PACKAGES.get(name, ()):
-            _add_tree(tar, root / "packages" / package, package)
+            for part in PACKAGE_FILES:
+                _add(tar, root / "packages" / package / part, f"{package}/{part}")
     data = buffer.getvalue()
     digest = hashlib.sha256(data)
     for key, value in sorted((build_args or {}).items()):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bottle_manifest import AgentSpec, checkout_folder
 
-from ._model import Checkout, EnvVar, GitRemote, Plan, SshRemote
+from ._model import Checkout, EgressRule, EnvVar, GitRemote, Plan, SshRemote
 from ._resources import RESOURCE_KEYS, agent_limits
 
 
@@ -49,6 +49,7 @@ def build_plan(spec: AgentSpec) -> Plan:
         egress_mode=bottle.egress.mode,
         egress_backend=bottle.egress.backend,
         egress_ports=tuple((host, tuple(ports)) for host, ports in sorted(bottle.egress.ports.items())),
+        egress_rules=tuple(EgressRule(r.host, tuple(r.methods), tuple(r.paths)) for r in spec.egress_rules),
         claude_permission_mode=spec.agent.claude.permission_mode,
         claude_model=spec.agent.claude.model,
         resources=agent_limits(bottle.resources),

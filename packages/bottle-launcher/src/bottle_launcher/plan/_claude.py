@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 
+# claude starts in WORKDIR: not $HOME, whose trust lasts one session only. CLAUDE_DIR
+# (bottle_contract.agent) is its config home (CLAUDE_CONFIG_DIR): its settings, sessions and, with
+# the variable set, its state file (.claude.json) too, so one folder (a volume, for an agent that
+# persists) holds it all.
+from bottle_contract.agent import WORKDIR
+
 from ._model import Plan
 
-AGENT_HOME = "/home/claude"
-# claude starts here: not $HOME, whose trust lasts one session only.
-WORKDIR = f"{AGENT_HOME}/work"
-# claude's config home (CLAUDE_CONFIG_DIR): its settings, sessions and, with the variable set, its
-# state file (.claude.json) too, so one folder (a volume, for an agent that persists) holds it all.
-CLAUDE_DIR = f"{AGENT_HOME}/.claude"
 CLAUDE_DIR_VAR = "CLAUDE_CONFIG_DIR"
 # The seeded state: the agent's entrypoint merges it into $CLAUDE_CONFIG_DIR/.claude.json, so
 # a persisted state keeps what claude wrote there and still gets the launcher's keys.

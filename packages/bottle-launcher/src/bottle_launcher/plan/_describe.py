@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._model import Plan
+from ._model import EgressRule, Plan
 from ._resources import bottle_limits, describe_limits
 
 
@@ -28,6 +28,8 @@ def describe(plan: Plan) -> dict[str, Any]:
         "git": [{"host": g.host, "hostname": g.hostname, "port": g.port, "repos": list(g.repos)} for g in plan.git],
         "egress": {
             "allowlist": list(plan.egress_allowlist),
+            # A host named here lets through only the requests one of its rules matches.
+            "rules": [_rule(rule) for rule in plan.egress_rules],
             "allow_cidrs": list(plan.egress_allow_cidrs),
             "passthrough": list(plan.egress_passthrough),
             "ports": {host: list(ports) for host, ports in plan.egress_ports},
@@ -41,3 +43,13 @@ def describe(plan: Plan) -> dict[str, Any]:
             **{role: describe_limits(limits) for role, limits in bottle_limits(plan).items()},
         },
     }
+
+
+def _rule(rule: EgressRule) -> dict[str, Any]:
+    """As the manifest writes it: a key it left out (any method, any path) stays out."""
+    shown: dict[str, Any] = {"host": rule.host}
+    if rule.methods:
+        shown["methods"] = list(rule.methods)
+    if rule.paths:
+        shown["paths"] = list(rule.paths)
+    return shown

@@ -79,12 +79,20 @@ def agent_fence_script(allowed: list[tuple[str, int]]) -> str:
     return _script(ipv4, ipv6)
 
 
-def gate_fence_script(denied: Iterable[str]) -> str:
+def gate_fence_script(denied: Iterable[str], resolvers: Iterable[str] = ()) -> str:
     """A gate's namespace: no new connection to a `denied` range (see internal_ranges). Loopback
     stays open (Docker's DNS answers on 127.0.0.11), and so do replies to the agents it serves.
-    Refused rather than dropped, so a gate's dial fails at once with "connection refused"."""
+    Refused rather than dropped, so a gate's dial fails at once with "connection refused".
+
+    `resolvers`: the DNS servers the engine's DNS forwards to. It forwards from the container's
+    own namespace, and they are often internal (a router, a corporate resolver): their port 53
+    stays open, or every name a gate resolves waits out a timeout and fails (10 s, measured)."""
     ranges = [ipaddress.ip_network(r) for r in denied]
     rules: dict[int, list[str]] = {4: [], 6: []}
+    for resolver in resolvers:
+        address = ipaddress.ip_address(resolver)
+        for protocol in ("udp", "tcp"):
+            rules[address.version].append(f"-A OUTPUT -d {address} -p {protocol} --dport 53 -j ACCEPT")
     for network in ranges:
         rules[network.version].append(f"-A OUTPUT -d {network} -j REJECT")
     head = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]

@@ -3,21 +3,20 @@
 
 from __future__ import annotations
 
-import json
+from bottle_contract.git import (
+    HOST,
+    IMPORT_DIR,
+    PORT,
+    PUSH_REFS,
+    WORKSPACE_BUNDLE,
+    WORKSPACE_CHANGES_REF,
+    GitConfig,
+    Remote,
+    Workspace,
+)
 
 from ._model import GitRemote, Plan
 from ._ssh import key_alias, known_hosts_line
-
-GIT_GATE_HOST = "git-gate"
-GIT_GATE_PORT = 9418
-GIT_GATE_UID = 997
-GIT_GATE_HANDOVER = "/run/git-gate"  # tmpfs in the gate: upstream identities, never on disk
-GIT_GATE_IMPORT = "/srv/import"  # the workspace bundle is put here before the gate starts
-WORKSPACE_BUNDLE = "workspace.bundle"
-WORKSPACE_CHANGES_REF = "refs/claude-bottle/with-changes"  # in the bundle, with --with-changes
-# The refs a push through the gate may touch (git_gate._config.PUSH_REFS, written out so the
-# config shows the policy): what the mirror fetches back, and what a forge shows.
-GIT_GATE_PUSH_REFS = ("refs/heads/*", "refs/tags/*")
 
 
 def url_forms(remote: GitRemote, repo: str) -> list[str]:
@@ -36,42 +35,32 @@ def gitconfig(plan: Plan) -> str:
     for remote in plan.git:
         for repo in remote.repos:
             rules = "".join(f"\tinsteadOf = {form}\n" for form in url_forms(remote, repo))
-            blocks.append(f'[url "git://{GIT_GATE_HOST}:{GIT_GATE_PORT}/{repo}"]\n{rules}')
+            blocks.append(f'[url "git://{HOST}:{PORT}/{repo}"]\n{rules}')
     return "".join(blocks)
 
 
-def gate_config(plan: Plan) -> bytes:
-    remotes = [
-        {
-            "host": r.host,
-            "hostname": r.hostname,
-            "port": r.port,
-            "user": r.user,
-            "key_alias": key_alias(r),
-            "repos": list(r.repos),
-        }
-        for r in plan.git
-    ]
-    config: dict[str, object] = {
-        "bottle": plan.bottle,
-        "port": GIT_GATE_PORT,
-        "remotes": remotes,
-        "push_refs": list(GIT_GATE_PUSH_REFS),
-    }
+def git_config(plan: Plan) -> GitConfig:
+    remotes = tuple(Remote(r.host, r.hostname, r.port, r.user, key_alias(r), tuple(r.repos)) for r in plan.git)
+    workspace = None
     if plan.workspace is not None:
-        config["workspace"] = {
-            "repo": plan.workspace.repo,
-            "bundle": f"{GIT_GATE_IMPORT}/{WORKSPACE_BUNDLE}",
-            "head": plan.workspace.head,
-            "changes_ref": WORKSPACE_CHANGES_REF if plan.workspace.with_changes else None,
-        }
-    return json.dumps(config, indent=2).encode()
+        workspace = Workspace(
+            repo=plan.workspace.repo,
+            bundle=f"{IMPORT_DIR}/{WORKSPACE_BUNDLE}",
+            head=plan.workspace.head,
+            changes_ref=WORKSPACE_CHANGES_REF if plan.workspace.with_changes else None,
+        )
+    # push_refs written out, though it is the gate's default, so the config shows the policy.
+    return GitConfig(bottle=plan.bottle, remotes=remotes, port=PORT, push_refs=PUSH_REFS, workspace=workspace)
+
+
+def gate_config(plan: Plan) -> bytes:
+    return git_config(plan).to_json()
 
 
 def workspace_url(plan: Plan) -> str:
     """The agent's origin for the workspace: the gate itself (it has no upstream to rewrite)."""
     assert plan.workspace is not None
-    return f"git://{GIT_GATE_HOST}:{GIT_GATE_PORT}/{plan.workspace.repo}"
+    return f"git://{HOST}:{PORT}/{plan.workspace.repo}"
 
 
 def known_hosts(plan: Plan) -> bytes:

@@ -15,6 +15,22 @@ class EnvVar:
 
 
 @dataclass(frozen=True)
+class EgressRule:
+    """A method-and-path rule of an allowlist entry: the gate lets through only the requests to
+    `host` that match one of its entry's rules. Empty `methods` or `paths`: any."""
+
+    host: str  # a name or *.domain, also on the plan's egress_allowlist
+    methods: tuple[str, ...] = ()  # upper-case
+    paths: tuple[str, ...] = ()  # patterns: '*' one segment, a final '**' any rest
+
+    @property
+    def text(self) -> str:
+        """In a person's words, as the plan and the preflight show it: `GET, HEAD to /repos/acme/*`."""
+        methods = ", ".join(self.methods) if self.methods else "any method"
+        return f"{methods} to {', '.join(self.paths) if self.paths else 'any path'}"
+
+
+@dataclass(frozen=True)
 class SshRemote:
     host: str
     hostname: str
@@ -77,6 +93,8 @@ class Plan:
     egress_mode: str = "enforce"  # or "report": log what would be blocked, block nothing
     egress_backend: str = "mitmproxy"  # or "pipelock", with a user-supplied image
     egress_ports: tuple[tuple[str, tuple[int, ...]], ...] = ()  # host -> ports beyond 80 and 443
+    # The allowlist's method-and-path rules, in the manifest's order; each host is on egress_allowlist.
+    egress_rules: tuple[EgressRule, ...] = ()
     claude_permission_mode: str | None = None  # claude's own settings for this agent
     claude_model: str | None = None
     resources: Limits = AGENT  # the agent's limits: the manifest's `resources` over the defaults

@@ -12,24 +12,23 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..egress import backend_for
-from ..egress._gate_config import EGRESS_PORT
-from ..egress._gate_config import HANDOVER as EGRESS_HANDOVER
+from bottle_contract import egress, git, ssh
+from bottle_contract.agent import CLAUDE_DIR, HANDOVER_DIR, HANDOVER_FILE_VAR, START_FOLDER_VAR, WORKDIR
+from bottle_contract.agent import HOME as AGENT_HOME
+from bottle_contract.agent import UID as AGENT_UID
+from bottle_contract.handover import marker
+
 from . import _git, _ssh
-from ._claude import AGENT_HOME, CLAUDE_DIR, CLAUDE_DIR_VAR, WORKDIR, claude_files, start_folder
+from ._claude import CLAUDE_DIR_VAR, claude_files, start_folder
+from ._egress import EgressSidecar, ImageRecipe, egress_config
 from ._fence import internal_ranges
 from ._labels import LABEL, VOLUME_LABEL, WORKSPACE_LABEL
 from ._model import Plan
 from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
 from ._workspace import persisted_labels, persisted_volumes, work_volume
 
-AGENT_UID = 1000
-HANDOVER_DIR = "/run/bottle"
-EGRESS_UID = 999
 AGENT_CA = f"{AGENT_HOME}/.bottle/ca.pem"
 AGENT_CA_BUNDLE = f"{AGENT_HOME}/.bottle/ca-bundle.pem"  # system CAs plus ours, made at start
-# The folder the agent's entrypoint (and `bottle-launch exec`) starts in, where it exists.
-START_FOLDER_VAR = "BOTTLE_START_FOLDER"
 
 
 @dataclass(frozen=True)
@@ -77,6 +76,11 @@ class ContainerSpec:
     limits: Limits | None = None  # memory, pids, CPU, disk (plan/_resources.py); None: the engine's own
     denied: tuple[str, ...] = ()  # ranges it may not dial (a gate's fence, plan/_fence.py)
     mounts: dict[str, str] = field(default_factory=dict)  # volume name -> path in the container
+    recipe: ImageRecipe | None = None  # how to build `image` when it is built on other images
+    # A gate's name: the agent's /etc/hosts maps it to the gate's address, and the gate knows it
+    # as its own (git daemon looks up the name a client asked for; unknown, that costs a DNS
+    # timeout per connection).
+    hostname: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def agent_command(plan: Plan, command: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def proxy_environment(egress_host: str) -> dict[str, str]:
-    url = f"http://{egress_host}:{EGRESS_PORT}"
+    url = f"http://{egress_host}:{egress.PORT}"
     return {
         # Node (Claude Code) adds our CA to its own; the rest replace their store with a bundle.
         "NODE_EXTRA_CA_CERTS": AGENT_CA,
@@ -160,7 +164,13 @@ def proxy_environment(egress_host: str) -> dict[str, str]:
     }
 
 
-def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[FileSpec, ...] = ()) -> RuntimePlan:
+def build_runtime_plan(
+    plan: Plan,
+    options: LaunchOptions,
+    agent_files: tuple[FileSpec, ...] = (),
+    egress_sidecar: EgressSidecar | None = None,
+) -> RuntimePlan:
+    """`egress_sidecar`: what the egress engine adds (egress/); by default, our own addon's."""
     bid = options.bottle_id
     stem = f"bottle-{plan.agent}-{bid}"
     internal = NetworkSpec(f"{stem}-internal", True, _labels(bid, plan, options, "network"))
@@ -169,7 +179,7 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
     else:
         outside = NetworkSpec(f"{stem}-egress", False, _labels(bid, plan, options, "network"))
     networks = (internal.name, outside.name)
-    sidecars = [_egress_gate(stem, networks, plan, options)]
+    sidecars = [_egress_gate(stem, networks, plan, options, egress_sidecar or EgressSidecar())]
     agent_files = (
         *agent_files,
         FileSpec(AGENT_HOME, ".bottle/ca.pem", options.egress_ca_cert, 0o644, AGENT_UID),
@@ -194,7 +204,11 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
     else:
         volumes = (VolumeSpec(work_volume(plan.agent, bid), _labels(bid, plan, options, "work")),)
         mounts = {volumes[0].name: WORKDIR}
-    environment = {**proxy_environment("egress-gate"), CLAUDE_DIR_VAR: CLAUDE_DIR}
+    environment = {
+        **proxy_environment(egress.HOST),
+        CLAUDE_DIR_VAR: CLAUDE_DIR,
+        HANDOVER_FILE_VAR: str(marker(HANDOVER_DIR)),
+    }
     if start_folder(plan) != WORKDIR:
         environment[START_FOLDER_VAR] = start_folder(plan)
     agent = ContainerSpec(
@@ -217,23 +231,33 @@ def build_runtime_plan(plan: Plan, options: LaunchOptions, agent_files: tuple[Fi
     return RuntimePlan(bid, plan, options, (internal, outside), tuple(sidecars), agent, volumes)
 
 
+def etc_file(path: str, content: bytes) -> FileSpec:
+    """A gate's config file at its absolute path: /etc is in every image, its gate folder not."""
+    return FileSpec("/etc", path.removeprefix("/etc/"), content)
+
+
 def _tmpfs(uid: int, size: str) -> str:
     return f"uid={uid},gid={uid},mode=0700,size={size}"
 
 
-def _egress_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
+def _egress_gate(
+    stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions, engine: EgressSidecar
+) -> ContainerSpec:
     upstream_ca = options.egress_upstream_ca
-    backend = backend_for(plan.egress_backend)
-    files = [FileSpec("/etc", path, data) for path, data in backend.config_files(plan, bool(upstream_ca)).items()]
+    files = [etc_file(egress.CONFIG_PATH, egress_config(plan, bool(upstream_ca)).to_json())]
+    files += [etc_file(path, data) for path, data in engine.files.items()]
     if upstream_ca:
-        files.append(FileSpec("/etc", "egress-gate/upstream-ca.pem", upstream_ca))
+        files.append(etc_file(egress.UPSTREAM_CA_PATH, upstream_ca))
+    image = engine.image.key if isinstance(engine.image, ImageRecipe) else engine.image
     return _sidecar(
-        stem, "egress", backend.image, networks, plan, options,
+        stem, "egress", image, networks, plan, options,
+        hostname=egress.HOST,
+        recipe=engine.image if isinstance(engine.image, ImageRecipe) else None,
         files=tuple(files),
-        tmpfs={EGRESS_HANDOVER: _tmpfs(EGRESS_UID, "4m")},
-        user=str(EGRESS_UID),
-        ports=(EGRESS_PORT,),
-        handover=EGRESS_HANDOVER,
+        tmpfs={egress.HANDOVER_DIR: _tmpfs(egress.UID, "4m")},
+        user=str(egress.UID),
+        ports=(egress.PORT,),
+        handover=egress.HANDOVER_DIR,
     )  # fmt: skip
 
 
@@ -265,7 +289,8 @@ def _sidecar(
 def _ssh_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
     return _sidecar(
         stem, "ssh", "ssh-gate", networks, plan, options,
-        files=(FileSpec("/etc", "ssh-gate/config.json", _ssh.gate_config(plan)),),
+        hostname=ssh.HOST,
+        files=(etc_file(ssh.CONFIG_PATH, _ssh.gate_config(plan)),),
         ports=tuple(f.listen for f in _ssh.forwards(plan)),
         extra_hosts=_ssh.gate_extra_hosts(plan),
     )  # fmt: skip
@@ -273,22 +298,23 @@ def _ssh_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchO
 
 def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions) -> ContainerSpec:
     files = [
-        FileSpec("/etc", "git-gate/config.json", _git.gate_config(plan)),
-        FileSpec("/etc", "git-gate/known_hosts", _git.known_hosts(plan)),
+        etc_file(git.CONFIG_PATH, _git.gate_config(plan)),
+        etc_file(git.KNOWN_HOSTS_PATH, _git.known_hosts(plan)),
     ]
     labels = {}
     if plan.workspace is not None:
-        files.append(FileSpec(_git.GIT_GATE_IMPORT, _git.WORKSPACE_BUNDLE, options.workspace_bundle))
+        files.append(FileSpec(git.IMPORT_DIR, git.WORKSPACE_BUNDLE, options.workspace_bundle))
         labels[WORKSPACE_LABEL] = plan.workspace.path  # where `stop` fetches the agent's pushes back to
     return _sidecar(
         stem, "git", "git-gate", networks, plan, options,
+        hostname=git.HOST,
         files=tuple(files),
         extra_labels=labels,
-        tmpfs={_git.GIT_GATE_HANDOVER: _tmpfs(_git.GIT_GATE_UID, "1m")},
-        user=str(_git.GIT_GATE_UID),
-        ports=(_git.GIT_GATE_PORT,),
+        tmpfs={git.HANDOVER_DIR: _tmpfs(git.UID, "1m")},
+        user=str(git.UID),
+        ports=(git.PORT,),
         extra_hosts=_git.gate_extra_hosts(plan),
-        handover=_git.GIT_GATE_HANDOVER,
+        handover=git.HANDOVER_DIR,
     )  # fmt: skip
 
 

@@ -3,31 +3,19 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from bottle_contract.agent import HOME as AGENT_HOME
+from bottle_contract.agent import IDENTITY_SUBDIR
+from bottle_contract.ssh import FIRST_PORT, HOST, Forward, SshConfig
 
-from ._claude import AGENT_HOME
 from ._model import GitRemote, Plan, SshRemote
 
-SSH_GATE_HOST = "ssh-gate"
-SSH_GATE_FIRST_PORT = 2201
 AGENT_SSH_DIR = f"{AGENT_HOME}/.ssh"
 PINNED_KNOWN_HOSTS = f"{AGENT_SSH_DIR}/known_hosts.pinned"
-IDENTITY_SUBDIR = "ssh"  # under the handover tmpfs: keys live in memory, never on disk
-
-
-@dataclass(frozen=True)
-class Forward:
-    alias: str
-    listen: int
-    host: str
-    port: int
 
 
 def forwards(plan: Plan) -> tuple[Forward, ...]:
     return tuple(
-        Forward(remote.host, SSH_GATE_FIRST_PORT + index, remote.hostname, remote.port)
-        for index, remote in enumerate(plan.ssh)
+        Forward(remote.host, FIRST_PORT + index, remote.hostname, remote.port) for index, remote in enumerate(plan.ssh)
     )
 
 
@@ -60,7 +48,7 @@ def ssh_config(plan: Plan, handover_dir: str) -> str:
         patterns = " ".join(dict.fromkeys([remote.host, remote.hostname]))
         lines = [
             f"Host {patterns}",
-            f"  HostName {SSH_GATE_HOST}",
+            f"  HostName {HOST}",
             f"  Port {forward.listen}",
             *([f"  User {remote.user}"] if remote.user else []),
             f"  HostKeyAlias {key_alias(remote)}",
@@ -81,15 +69,7 @@ def known_hosts(plan: Plan) -> str:
 
 
 def gate_config(plan: Plan) -> bytes:
-    return json.dumps(
-        {
-            "bottle": plan.bottle,
-            "forwards": [
-                {"alias": f.alias, "listen": f.listen, "host": f.host, "port": f.port} for f in forwards(plan)
-            ],
-        },
-        indent=2,
-    ).encode()
+    return SshConfig(bottle=plan.bottle, forwards=forwards(plan)).to_json()
 
 
 def gate_extra_hosts(plan: Plan) -> dict[str, str]:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import shlex
 
-from ._claude import CLAUDE_DIR, WORKDIR
+from bottle_contract.agent import CLAUDE_DIR, WORKDIR
+
 from ._labels import LABEL, PERSIST_LABEL, PROJECT_LABEL
 from ._model import Plan
 

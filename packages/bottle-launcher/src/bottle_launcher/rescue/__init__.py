@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
+from bottle_contract.agent import WORKDIR
 from bottle_manifest import format_size
 
-from ..plan._claude import WORKDIR
 from ._folder import folder_name, readme, rescue_folder, rescue_root, unpack
 from ._report import RepoLoss, parse_scan
 from ._scripts import SAVE, SCAN

@@ -1,5 +1,14 @@
-"""Runtime backends apply a RuntimePlan. Docker is the one backend today (runtime/docker)."""
+"""Runtime backends apply a RuntimePlan. Docker is the one backend today (runtime/docker); the
+launcher reaches it only through `open_backend()` and the RuntimeBackend interface."""
 
-from .plugin.interface import BottleInfo, RuntimeBackend
+from .plugin.interface import HELPER_ROLES, BottleInfo, ContainerInfo, RuntimeBackend, bottle_state
 
-__all__ = ["BottleInfo", "RuntimeBackend"]
+
+def open_backend() -> RuntimeBackend:
+    """The backend bottles run on: the Docker engine DOCKER_HOST names (or the local one)."""
+    from .docker import DockerBackend
+
+    return DockerBackend()
+
+
+__all__ = ["HELPER_ROLES", "BottleInfo", "ContainerInfo", "RuntimeBackend", "bottle_state", "open_backend"]

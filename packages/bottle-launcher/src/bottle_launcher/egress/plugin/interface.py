@@ -1,6 +1,7 @@
-"""What an egress backend provides: the image that runs the gate, the files it is configured
-with, and the secrets handed into its tmpfs. Both backends listen on the same port, trust the
-same per-bottle CA and log the same JSON decision lines, so the agent side never changes."""
+"""What an egress engine provides: the image that runs the gate, the files it is configured
+with beyond the policy every engine reads (plan/_egress.py), the secrets handed into its tmpfs,
+and what it cannot do. Every engine listens on the same port, trusts the same per-bottle CA and
+logs the same event lines (bottle_contract), so the agent side never changes."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ from typing import TYPE_CHECKING, Protocol
 from ...egress_ca import BottleCA
 
 if TYPE_CHECKING:
-    from ...plan._model import Plan
+    from ...plan import EgressSidecar, Plan
 
 
 class EgressBackend(Protocol):
     name: str
-    image: str  # an image key the runtime backend resolves (and builds) to a tag
+    # The agent holds placeholders and the gate swaps the real values in. An engine that cannot
+    # gets the real values in the agent, and no credential may be declared for it.
+    swaps_credentials: bool
 
-    def config_files(self, plan: Plan, upstream_ca: bool) -> dict[str, bytes]:
-        """Files under /etc/egress-gate, by relative path: public configuration only."""
+    def sidecar(self, plan: Plan) -> EgressSidecar:
+        """The gate's image and the engine's own config files."""
 
     def handover_files(self, ca: BottleCA, known: bytes) -> dict[str, bytes]:
         """Files for the gate's tmpfs (the CA key, the bottle's known secrets)."""
+
+    def notice(self) -> str | None:
+        """What the user must hear before starting a bottle with this engine, if anything."""

@@ -1,4 +1,5 @@
 from ._backend import DockerBackend
 from ._engine import check_runtime, connect, detect_runtime
+from ._handover import Handover
 
-__all__ = ["DockerBackend", "check_runtime", "connect", "detect_runtime"]
+__all__ = ["DockerBackend", "Handover", "check_runtime", "connect", "detect_runtime"]

@@ -16,22 +16,42 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
+from bottle_contract import events
+from bottle_contract.agent import UID as AGENT_UID
+from bottle_contract.network import SUBNET_VAR
 from bottle_manifest import format_size
 
 from ...errors import LaunchError
-from ...events import event_of
 from ...images import BuildOptions, ensure_image
-from ...plan import LABEL, ContainerSpec, NetworkSpec, RuntimePlan, Secrets, agent_fence_script, gate_fence_script
-from ...plan._resources import EngineLimits
-from ...plan._runtime import AGENT_UID
-from ...plan._workspace import checkout_script
+from ...plan import (
+    LABEL,
+    ContainerSpec,
+    EngineLimits,
+    ImageRecipe,
+    NetworkSpec,
+    RuntimePlan,
+    Secrets,
+    agent_fence_script,
+    checkout_script,
+    gate_fence_script,
+)
 from ...volumes import PersistedVolume, describe
 from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
-from ._engine import connect, disk_quota, gvisor_overlay_note, is_gvisor, limit_options, pinned
+from ._engine import (
+    check_runtime,
+    connect,
+    detect_runtime,
+    disk_quota,
+    engine_resolvers,
+    gvisor_overlay_note,
+    is_gvisor,
+    limit_options,
+    pinned,
+)
 from ._handover import Handover, encode_env
-from ._pipelock import pipelock_build
+from ._recipe import recipe_build
 from ._volumes import remove_volume, volume_users
 from ._watch import GateWatch, container_info, end_wedged_sandbox, log_tail
 from ._workspace import Helper, check_out, export_workspace, workspace_path
@@ -50,15 +70,24 @@ class DockerBackend:
         # Agents' handover execs opened during `up`, by bottle id, waiting for the secrets.
         self._handovers: dict[str, Handover] = {}
         self._lock = threading.Lock()
+        self._resolvers: tuple[str, ...] | None = None  # engine_resolvers, asked once
 
     # -- images ---------------------------------------------------------------------------
-    def image(self, key: str, progress: Callable[[str], None] = lambda _: None) -> str:
+    def image(
+        self, key: str, progress: Callable[[str], None] = lambda _: None, recipe: ImageRecipe | None = None
+    ) -> str:
+        """The tag of our image `key`, built first if needed (on the images its recipe names)."""
         if key not in self._tags:
             options = self.build
-            if key == "egress-pipelock":
-                options = pipelock_build(self.client, self.build, self.image("egress", progress))
+            if recipe is not None:
+                options = recipe_build(self.client, options, recipe, lambda base: self.image(base, progress))
             self._tags[key] = ensure_image(self.client, key, options, progress)
         return self._tags[key]
+
+    def choose_runtime(self, requested: str | None) -> str | None:
+        runtime = requested or detect_runtime(self.client)
+        check_runtime(self.client, runtime)
+        return runtime
 
     # -- lifecycle ------------------------------------------------------------------------
     def up(
@@ -67,8 +96,8 @@ class DockerBackend:
         progress: Callable[[str], None],
         sidecar_secrets: Mapping[str, Secrets] | None = None,
     ) -> None:
-        for key in {c.image for c in (*plan.sidecars, plan.agent)}:
-            self.image(key, progress)
+        for spec in (*plan.sidecars, plan.agent):
+            self.image(spec.image, progress, spec.recipe)
         self._create_networks(plan)
         for volume in plan.volumes:
             if volume.persistent:
@@ -83,7 +112,8 @@ class DockerBackend:
         secrets = sidecar_secrets or {}
         give_up = threading.Event()  # so an interrupted start is not held up by the waits
         with ThreadPoolExecutor(max_workers=2 * len(plan.sidecars) + 1) as pool:
-            environment = {"BOTTLE_AGENT_SUBNET": subnet}
+            environment = {SUBNET_VAR: subnet}
+            resolvers = pool.submit(self._engine_resolvers)
             started = {
                 spec.name: pool.submit(self._start, spec, plan, environment=environment) for spec in plan.sidecars
             }
@@ -91,12 +121,14 @@ class DockerBackend:
             # while the agent is started and fenced. The agent's command cannot run before its
             # own handover, which comes only after all of this.
             ready = [
-                pool.submit(self._sidecar_ready, plan, spec, started[spec.name], secrets.get(spec.role), give_up)
+                pool.submit(
+                    self._sidecar_ready, plan, spec, started[spec.name], secrets.get(spec.role), give_up, resolvers
+                )
                 for spec in plan.sidecars
             ]
             try:
                 addresses = self._addresses(plan, started)
-                hosts = {f"{spec.role}-gate": addresses[spec.name] for spec in plan.sidecars}
+                hosts = {spec.hostname: addresses[spec.name] for spec in plan.sidecars if spec.hostname}
                 allowed = [(addresses[spec.name], port) for spec in plan.sidecars for port in spec.ports]
                 progress("starting agent")
                 agent_id = self._start(pinned(self.api, self.client.info(), plan.agent), plan, extra_hosts=hosts)
@@ -154,6 +186,7 @@ class DockerBackend:
             environment={**spec.environment, **(environment or {})},
             user=spec.user,
             working_dir=spec.working_dir,
+            hostname=spec.hostname,
             tty=spec.tty,
             stdin_open=spec.tty,
             host_config=host_config,
@@ -196,16 +229,22 @@ class DockerBackend:
         started: Future[str],
         secrets: Secrets | None,
         give_up: threading.Event,
+        resolvers: Future[tuple[str, ...]],
     ) -> None:
         container_id = started.result()
         # Before its handover: a gate dials nothing before it has its secrets (the ssh gate has
         # none, and dials only when the agent connects, which comes after every gate is ready).
         if spec.denied:
-            self._fence(plan, container_id, spec.role, gate_fence_script(spec.denied))
+            self._fence(plan, container_id, spec.role, gate_fence_script(spec.denied, resolvers.result()))
         if spec.handover:
             secrets = secrets or Secrets()
             self._handover(container_id, spec).send(secrets.files, encode_env(secrets.env))
         self._wait_ready(container_id, spec, give_up)
+
+    def _engine_resolvers(self) -> tuple[str, ...]:
+        if self._resolvers is None:
+            self._resolvers = engine_resolvers(self.client, self.image("egress"))
+        return self._resolvers
 
     def _wait_ready(self, container_id: str, spec: ContainerSpec, give_up: threading.Event) -> None:
         if not spec.ready_event:
@@ -213,7 +252,7 @@ class DockerBackend:
         deadline = time.monotonic() + READY_TIMEOUT
         while time.monotonic() < deadline and not give_up.is_set():
             logs: bytes = self.api.logs(container_id, stdout=True, stderr=True)
-            if any(event_of(line) == spec.ready_event for line in logs.splitlines()):
+            if any(_event_name(line) == spec.ready_event for line in logs.splitlines()):
                 return
             if not self.api.inspect_container(container_id)["State"]["Running"]:
                 raise self._exited(container_id, spec)
@@ -500,3 +539,8 @@ def _each(remove: Callable[[Any], None], items: list[Any]) -> None:
 
     with ThreadPoolExecutor(max_workers=max(1, len(items))) as pool:
         list(pool.map(quietly, items))
+
+
+def _event_name(line: bytes) -> str | None:
+    event = events.parse(line)
+    return event.event if event else None

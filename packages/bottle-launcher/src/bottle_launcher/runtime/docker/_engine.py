@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -11,8 +12,7 @@ import docker
 import docker.errors
 
 from ...errors import LaunchError
-from ...plan import LABEL, ContainerSpec
-from ...plan._resources import AGENT, Limits, choose_cpuset, parse_cpuset
+from ...plan import AGENT, LABEL, ContainerSpec, Limits, choose_cpuset, parse_cpuset
 
 
 def connect() -> docker.DockerClient:
@@ -127,3 +127,29 @@ def pinned(api: Any, info: Mapping[str, Any], agent: ContainerSpec) -> Container
                 agents_on[core] = agents_on.get(core, 0) + 1
     chosen = choose_cpuset(limits.cpus, engine_cpus, agents_on)
     return replace(agent, limits=replace(limits, cpuset=chosen)) if chosen else agent
+
+
+def engine_resolvers(client: docker.DockerClient, image: str) -> tuple[str, ...]:
+    """The DNS servers the engine's DNS (127.0.0.11 in a container) forwards to: on the default
+    bridge network the engine writes them into a container's resolv.conf itself (the host's, or
+    its `dns` setting; a loopback one replaced). A gate's fence must let them through."""
+    try:
+        out = client.containers.run(
+            image,
+            entrypoint=["cat", "/etc/resolv.conf"],
+            network_mode="bridge",
+            runtime="runc",
+            remove=True,
+            labels={f"{LABEL}.role": "probe"},
+        )
+    except docker.errors.DockerException:
+        return ()  # no default bridge (a daemon without one): names then resolve as before, or not
+    servers: list[str] = []
+    for line in out.decode(errors="replace").splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            with contextlib.suppress(ValueError):
+                address = ipaddress.ip_address(fields[1].split("%", 1)[0])
+                if not address.is_loopback:
+                    servers.append(str(address))
+    return tuple(dict.fromkeys(servers))

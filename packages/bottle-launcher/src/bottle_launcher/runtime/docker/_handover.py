@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from bottle_contract.handover import MARKER
 from docker import APIClient
 from docker.utils.socket import frames_iter
 
@@ -25,7 +26,6 @@ from ...errors import LaunchError
 _UNPACK = (
     'umask 077; mkdir -p "$1" && tar -x --no-same-owner --no-same-permissions -f - -C "$1" && mv "$1/.$2.part" "$1/$2"'
 )
-MARKER = "env"
 
 
 def encode_env(env: Mapping[str, str]) -> bytes:

@@ -8,7 +8,7 @@ import docker
 import docker.errors
 
 from ...errors import LaunchError
-from ...plan._labels import ID_LABEL, VOLUME_LABEL
+from ...plan import ID_LABEL, VOLUME_LABEL
 
 
 def volume_users(api: Any) -> dict[str, list[str]]:

@@ -11,18 +11,15 @@ from typing import Any
 
 import docker
 import docker.errors
+from bottle_contract import git
+from bottle_contract.agent import UID as AGENT_UID
+from bottle_contract.agent import WORKDIR
 
 from ...errors import LaunchError
 from ...local_workspace import BUNDLE_LIMIT, EXPORT, REFS
-from ...plan import LABEL
-from ...plan._claude import WORKDIR
-from ...plan._git import GIT_GATE_UID
-from ...plan._labels import WORKSPACE_LABEL
-from ...plan._runtime import AGENT_UID
-from ...plan._workspace import CHECKOUT_TIMEOUT
+from ...plan import CHECKOUT_TIMEOUT, LABEL, WORKSPACE_LABEL
 from ...rescue import RunResult
 
-GIT_BASE = "/srv/git"  # the git gate's mirrors (git_gate._config.BASE_PATH)
 HELPER_LIFETIME = 600  # seconds the rescue helper lives at most, whatever happens to its launcher
 HELPER_MEMORY = 1 << 30
 STDERR_LIMIT = 64 << 10
@@ -170,12 +167,10 @@ def export_workspace(
     gates = [c for c in containers if c.labels.get(f"{LABEL}.role") == "git"]
     if not gates or gates[0].status != "running":
         raise LaunchError(f"bottle {bottle_id} has no running git gate to fetch the workspace from")
-    mirror = f"{GIT_BASE}/{repo}.git"
+    mirror = f"{git.BASE_PATH}/{repo}.git"
     outputs = []
     for script, args in ((REFS, [mirror]), (EXPORT, [mirror, *known])):
-        result = run_script(
-            api, gates[0].id, script, args, limit=BUNDLE_LIMIT, timeout=120, user=GIT_GATE_UID, workdir="/"
-        )
+        result = run_script(api, gates[0].id, script, args, limit=BUNDLE_LIMIT, timeout=120, user=git.UID, workdir="/")
         if result.code != 0:
             why = result.stderr.decode(errors="replace").strip()
             why = why or ("timed out" if result.timed_out else "too large")

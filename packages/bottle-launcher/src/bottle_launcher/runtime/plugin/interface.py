@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ...plan import RuntimePlan, Secrets
-from ...plan._resources import EngineLimits
+from ...plan import EngineLimits, ImageRecipe, RuntimePlan, Secrets
 from ...rescue import WorkspaceReader
+from ...volumes import PersistedVolume
 
 # Containers a bottle has only for a moment while it starts; they say nothing of its health.
 HELPER_ROLES = frozenset({"fence", "rescue"})
@@ -85,6 +85,13 @@ class BottleInfo:
 
 
 class RuntimeBackend(Protocol):
+    def image(self, key: str, progress: Callable[[str], None] = ..., recipe: ImageRecipe | None = None) -> str:
+        """The reference of our image `key` (images/<key>), built first if the engine lacks it."""
+
+    def choose_runtime(self, requested: str | None) -> str | None:
+        """The container runtime bottles use: `requested`, or gVisor where the engine has it;
+        LaunchError if the engine does not have the one requested."""
+
     def up(
         self,
         plan: RuntimePlan,
@@ -130,6 +137,20 @@ class RuntimeBackend(Protocol):
         """Remove every container, network and volume of the bottle; safe to call twice."""
 
     def list(self) -> list[BottleInfo]: ...
+
+    def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
+        """A gate's log lines so far (its event lines among them)."""
+
+    def sidecar_log_stream(self, bottle_id: str, role: str, follow: bool) -> Iterator[bytes]:
+        """A container's log lines (role "agent" or a gate), following new ones with `follow`."""
+
+    def persisted_volumes(self) -> list[PersistedVolume]:
+        """The volumes agents that persist keep between bottles."""
+
+    def volume_users(self) -> dict[str, list[str]]:
+        """Persisted volume name -> the bottles (ids) that have it mounted now."""
+
+    def remove_volume(self, name: str) -> None: ...
 
     def exec(self, bottle_id: str, command: list[str], tty: bool = False) -> int:
         """Run `command` in the agent; with `tty`, in a terminal connected to the user's."""

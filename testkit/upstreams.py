@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 
 def build_sshd_image(client: docker.DockerClient) -> str:
-    """A real OpenSSH server with git (tests/upstreams/sshd), tagged by a hash of its files.
+    """A real OpenSSH server with git (testkit/upstreams/sshd), tagged by a hash of its files.
     Nothing needs BuildKit here, so the SDK's builder does it."""
     folder = Path(__file__).parent / "upstreams" / "sshd"
     digest = hashlib.sha256()
