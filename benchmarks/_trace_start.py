@@ -43,7 +43,7 @@ from bottle_launcher.runtime.docker import DockerBackend  # noqa: E402
 trace(DockerBackend, "up", lambda *a, **k: "up")
 trace(DockerBackend, "_create_networks", lambda *a, **k: "networks")
 trace(DockerBackend, "_start", lambda self, spec, *a, **k: f"start {spec.role}")
-trace(DockerBackend, "_sidecar_ready", lambda self, spec, *a, **k: f"ready {spec.role}")
+trace(DockerBackend, "_sidecar_ready", lambda self, plan, spec, *a, **k: f"ready {spec.role}")
 trace(DockerBackend, "_fence", lambda *a, **k: "fence")
 trace(DockerBackend, "attach", lambda *a, **k: "attach")
 trace(DockerBackend, "down", lambda *a, **k: "down")

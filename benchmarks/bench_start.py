@@ -30,6 +30,7 @@ from typing import Any
 
 import docker
 from _common import ROOT, alternate, launch, report, timed
+from bottle_contract import agent, egress, handover
 from bottle_launcher.plan import LABEL, agent_fence_script
 from upstreams import KeyPair, build_sshd_image, start_sshd
 
@@ -148,9 +149,11 @@ def _floor_run(api: Any, stem: str, images: dict[str, str], runtime: str | None)
         def start(image: str, name: str, entrypoint: list[str] | None, tmpfs: dict[str, str] | None) -> str:
             config = api.create_host_config(runtime=runtime, cap_drop=["ALL"], tmpfs=tmpfs)
             networking = api.create_networking_config({inner: api.create_endpoint_config()})
+            # The agent's entrypoint waits for the handover where the launcher says it arrives.
+            environment = {agent.HANDOVER_FILE_VAR: str(handover.marker(agent.HANDOVER_DIR))}
             cid: str = api.create_container(
                 image, entrypoint=entrypoint, command=None if entrypoint else ["true"], name=f"{stem}-{name}",
-                host_config=config, networking_config=networking,
+                host_config=config, networking_config=networking, environment=environment,
             )["Id"]  # fmt: skip
             if name == "sidecar":
                 api.connect_container_to_network(cid, outer)
@@ -158,20 +161,22 @@ def _floor_run(api: Any, stem: str, images: dict[str, str], runtime: str | None)
             return cid
 
         sidecar = pool.submit(start, images["egress"], "sidecar", ["sleep", "infinity"], None)
-        agent = start(images["agent"], "agent", None, {"/run/bottle": "uid=1000,gid=1000,mode=0700,size=1m"})
+        tmpfs = {agent.HANDOVER_DIR: f"uid={agent.UID},gid={agent.UID},mode=0700,size=1m"}
+        agent_id = start(images["agent"], "agent", None, tmpfs)
         address = api.inspect_container(sidecar.result())["NetworkSettings"]["Networks"][f"{stem}-inner"]
         fence = api.create_container(
-            images["egress"], entrypoint=["sh", "-c", agent_fence_script([(address["IPAddress"], 8888)])], user="0",
+            images["egress"], user="0",
+            entrypoint=["sh", "-c", agent_fence_script([(address["IPAddress"], egress.PORT)])],
             host_config=api.create_host_config(  # as the launcher's: gVisor cannot run nftables
-                network_mode=f"container:{agent}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"], runtime="runc"
+                network_mode=f"container:{agent_id}", cap_drop=["ALL"], cap_add=["NET_ADMIN", "NET_RAW"], runtime="runc"
             ),
         )["Id"]  # fmt: skip
         api.start(fence)
         assert api.wait(fence)["StatusCode"] == 0
         api.remove_container(fence)
-        Handover(api, agent, "/run/bottle", "1000").send({}, b"")
-        assert api.wait(agent)["StatusCode"] == 0
-        list(pool.map(lambda cid: api.remove_container(cid, force=True), (agent, sidecar.result())))
+        Handover(api, agent_id, agent.HANDOVER_DIR, str(agent.UID)).send({}, b"")
+        assert api.wait(agent_id)["StatusCode"] == 0
+        list(pool.map(lambda cid: api.remove_container(cid, force=True), (agent_id, sidecar.result())))
         list(pool.map(api.remove_network, (inner, outer)))
 
 

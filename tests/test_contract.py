@@ -55,6 +55,7 @@ def _plan() -> Plan:
             EgressRule("*.pypi.org", methods=("GET",)),
         ),
         workspace=WorkspaceRepo("/home/me/app", "app", "refs/heads/dev", with_changes=True),
+        bottle_source="/home/me/claude-bottle.json",
     )
 
 
@@ -84,6 +85,7 @@ def test_the_egress_gate_reads_the_policy_the_launcher_planned(runtime, tmp_path
     config = EgressGateConfig.load(files[egress.CONFIG_PATH])
     plan = runtime.plan
     assert config.bottle == plan.bottle
+    assert config.bottle_id == "c0ffee00"  # a 403 names `bottle-launch allow c0ffee00 <host>`
     assert config.allowlist == plan.egress_allowlist
     assert config.allow_cidrs == plan.egress_allow_cidrs
     assert config.passthrough == plan.egress_passthrough
@@ -99,6 +101,38 @@ def test_the_egress_gate_reads_the_policy_the_launcher_planned(runtime, tmp_path
     assert config.upstream_ca == egress.UPSTREAM_CA_PATH and egress.UPSTREAM_CA_PATH in files
     assert _gate(runtime, "egress").handover == egress.HANDOVER_DIR
     assert runtime.agent.environment["HTTPS_PROXY"] == f"http://{egress.HOST}:{egress.PORT}"
+
+
+def test_the_live_policy_the_launcher_writes_is_the_one_the_gate_applies(runtime, tmp_path):
+    from bottle_launcher.egress_check import running_policy
+    from bottle_launcher.live_change import allow
+    from egress_gate._live import live_policy
+    from egress_gate._livefile import LiveFile
+
+    files = _written(_gate(runtime, "egress"), tmp_path)
+    config = EgressGateConfig.load(files[egress.CONFIG_PATH])
+    change = allow(config, egress.LivePolicy(), ["new.example.com"], by="alice", pid=7, at=events.now())
+    live = tmp_path / egress.HANDOVER_DIR.lstrip("/") / egress.LIVE_FILE
+    live.parent.mkdir(parents=True)
+    live.write_bytes(change.document.to_json())
+    read = LiveFile(live).changed()
+    assert read == change.document
+    applied = live_policy(config, (), read)
+    assert "new.example.com" in applied.config.allowlist
+    # `check <bottle-id>` reads the same two documents and applies them with the same function.
+    checked = running_policy(files[egress.CONFIG_PATH].read_bytes(), live.read_bytes())
+    assert (checked.config.allowlist, checked.denied, checked.live) == (
+        applied.config.allowlist, applied.denied, applied.live,
+    )  # fmt: skip
+
+
+def test_a_running_bottle_says_where_it_came_from_in_its_labels(runtime):
+    from bottle_launcher.plan import EGRESS_ENGINE_LABEL, MANIFEST_LABEL
+
+    for spec in (*runtime.sidecars, runtime.agent):
+        assert spec.labels[MANIFEST_LABEL] == runtime.plan.bottle_source == "/home/me/claude-bottle.json"
+        assert spec.labels[EGRESS_ENGINE_LABEL] == runtime.plan.egress_backend == "mitmproxy"
+        assert spec.labels["dev.claude-bottle.bottle"] == runtime.plan.bottle
 
 
 def test_the_egress_gate_gets_the_ca_file_it_waits_for_and_the_secrets_it_loads(tmp_path):
@@ -186,6 +220,19 @@ def test_a_gates_event_lines_are_what_the_launcher_reads(capsys):
     assert shown is not None and "block" in shown and "evil.example/x" in shown and "[allowlist]" in shown
     ready = events.parse(lines[1])
     assert ready is not None and (ready.gate, ready.event) == ("egress", events.READY)
+
+
+def test_the_gates_policy_line_is_what_allow_waits_for_and_logs_shows(capsys):
+    from bottle_launcher.cli.logs import _policy_line
+    from egress_gate._audit import emit
+
+    emit(events.POLICY, bottle="work", serial=3, by="alice", pid=7, at=events.now(), added=["a.example"],
+         removed=["b.example"], allow=["a.example"], deny=[], closed=2)  # fmt: skip
+    raw = capsys.readouterr().out.splitlines()[0].encode()
+    event = events.parse(raw)
+    assert event is not None and event.event == events.POLICY and event.get("serial") == 3
+    shown = _policy_line(raw)
+    assert shown is not None and "+a.example -b.example" in shown and "closed 2 tunnels" in shown
 
 
 def test_the_git_gates_pushed_line_is_what_the_workspace_sync_follows(monkeypatch, tmp_path):

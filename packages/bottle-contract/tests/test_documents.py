@@ -15,6 +15,7 @@ from bottle_contract import ContractError, egress, events, git, handover, ssh
 def test_the_egress_config_round_trips():
     config = egress.EgressConfig(
         bottle="dev",
+        bottle_id="3f9c2a1b",
         allowlist=("api.anthropic.com", "api.github.com", "*.pypi.org"),
         allow_cidrs=("10.1.0.0/16",),
         passthrough=("pinned.example",),
@@ -30,6 +31,34 @@ def test_the_egress_config_round_trips():
     assert egress.EgressConfig.from_json(config.to_json()) == config
     assert egress.EgressConfig.from_json(egress.EgressConfig("b", ()).to_json()).port == egress.PORT
     assert egress.EgressConfig.from_json(b'{"bottle": "b", "allowlist": []}').rules == ()
+    assert egress.EgressConfig.from_json(b'{"bottle": "b", "allowlist": []}').bottle_id == ""
+
+
+def test_the_live_policy_round_trips_and_starts_empty():
+    live = egress.LivePolicy(
+        allow=("example.com", "*.example.org"), deny=("a.example.org",), serial=3, by="alice", pid=4242,
+        at="2026-12-01T20:00:00Z",
+    )  # fmt: skip
+    assert egress.LivePolicy.from_json(live.to_json()) == live
+    assert egress.LivePolicy.from_json(b"{}") == egress.LivePolicy()
+    assert egress.LIVE_FILE not in (egress.KNOWN_FILE, egress.MITMPROXY_CA_FILE)
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b"[]", "must be a JSON object"),
+        (b'{"allow": "a.example"}', "allow must be a list"),
+        (b'{"deny": [], "serial": "3"}', "serial must be a whole number"),
+        (b'{"serial": -1}', "serial must be a whole number"),
+        (b'{"serial": true}', "serial must be a whole number"),
+        (b'{"pid": 1.5}', "pid must be a whole number"),
+        (b'{"allow": [], "passthrough": []}', "keys this side does not know"),
+    ],
+)
+def test_a_wrong_live_policy_is_refused_by_name(document, message):
+    with pytest.raises(ContractError, match=message):
+        egress.LivePolicy.from_json(document)
 
 
 def test_a_rule_writes_only_the_keys_it_restricts():
@@ -124,8 +153,9 @@ def test_only_a_refusing_decision_is_refused():
     allowed = events.parse(events.line("egress", events.DECISION, decision="allow"))
     report = events.parse(events.line("egress", events.DECISION, decision=events.DECISION_WOULD_BLOCK))
     ready = events.parse(events.line("git", events.READY, decision="block"))
-    assert allowed is not None and report is not None and ready is not None
-    assert (allowed.refused, report.refused, ready.refused) == (False, True, False)
+    policy = events.parse(events.line("egress", events.POLICY, serial=1, removed=["x.example"], closed=1))
+    assert allowed is not None and report is not None and ready is not None and policy is not None
+    assert (allowed.refused, report.refused, ready.refused, policy.refused) == (False, True, False, False)
 
 
 def test_the_handover_wait_ends_when_the_marker_arrives_and_not_before(tmp_path):

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import bottle_manifest
 import pytest
-from bottle_launcher.egress_check import check, judge, known_for, request_for
+from bottle_contract.egress import LivePolicy
+from bottle_launcher.egress_check import check, judge, judge_policy, known_for, request_for, running_policy
 from bottle_launcher.egress_secrets import AGENT_TOKEN_VAR, TOKEN_HOSTS, seal
 from bottle_launcher.plan import build_plan, egress_config
 from egress_gate import Policy, evaluate
@@ -209,3 +210,44 @@ def test_checks_own_credentials_are_the_launchs_but_for_their_values(bottle):
     assert API_TOKEN not in {k.value for k in known_for(plan)}
     verdict = check(plan, "https://tls.test/", resolver)
     assert verdict.steps[-1].rule == "swapped" and verdict.steps[-1].detail.endswith("API_TOKEN")
+
+
+LIVE = LivePolicy(allow=("evil.test", "*.other.test"), deny=("x.tls.test",), serial=2)
+LIVE_CASES = {
+    "allowed-live": ("https://evil.test/ok", {}),
+    "denied-live-under-a-wildcard": ("https://x.tls.test/", {}),
+    "still-allowed-beside-it": ("https://y.tls.test/", {}),
+    "credential-to-a-live-host": ("https://evil.test/", {"headers": [("Authorization", "Bearer PLACEHOLDER")]}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIVE_CASES))
+def test_check_of_a_running_bottle_answers_as_its_gate_after_live_changes(bottle, case, tmp_path):
+    """`check <bottle-id>`: the gate's documents as read from the running gate, merged by the
+    gate's function; the addon with the same live file, never recreated."""
+    if not os.environ.get("BOTTLE_TESTS_NEED_MITMPROXY"):
+        pytest.importorskip("mitmproxy")
+    if HARNESS not in sys.path:
+        sys.path.insert(0, HARNESS)
+    import asyncio
+
+    from egress_addon_harness import gate_for, run_async
+    from egress_gate._livefile import LiveFile
+
+    _, config, known, agent_env = bottle
+    url, options = LIVE_CASES[case]
+    options = {**options, "headers": [(n, v.replace("PLACEHOLDER", agent_env["API_TOKEN"])) for n, v in
+                                      options.get("headers", [])]}  # fmt: skip
+    text, request = _request(url, options)
+    live = tmp_path / "live.json"
+    live.write_bytes(LIVE.to_json())
+    verdict = judge_policy(running_policy(config.to_json(), live.read_bytes(), known), text, request, resolver)
+    addon = gate_for(config, known, resolver)
+    addon.gate.live = LiveFile(live)
+    outcome, _ = asyncio.run(run_async(addon, request))
+    assert keyed(verdict.steps) == keyed(outcome.steps)
+    assert "evil.test" in addon.gate.policy.config.allowlist  # applied by the running addon itself
+    expected = {"allowed-live": None, "denied-live-under-a-wildcard": "denied", "still-allowed-beside-it": None,
+                "credential-to-a-live-host": "dlp:credential"}  # fmt: skip
+    refusal = verdict.refusal
+    assert (refusal.rule if refusal else None) == expected[case]

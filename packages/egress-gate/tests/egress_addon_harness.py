@@ -47,6 +47,7 @@ class Outcome:
     killed: bool = False  # the flow was cut rather than answered
     passthrough: bool = False  # the TLS was not intercepted: nothing after the handshake is seen
     lines: list[dict] = field(default_factory=list)  # every decision line, in order
+    events: list[dict] = field(default_factory=list)  # every event line (a live change's `policy` too)
     upstream: http.Request | None = None  # the request as it leaves for the upstream, swaps made
 
     @property
@@ -192,6 +193,7 @@ async def run_async(gate: EgressGate, request: Request) -> tuple[Outcome, http.H
     with taddons.context(gate) as tctx, contextlib.redirect_stdout(captured):
         outcome, flow = await _through(Driver(gate, tctx), request)
     outcome.lines = lines_of(captured.getvalue())
+    outcome.events = [json.loads(line) for line in captured.getvalue().splitlines() if line.startswith("{")]
     return outcome, flow
 
 

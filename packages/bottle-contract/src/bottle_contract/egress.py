@@ -10,8 +10,9 @@ from typing import Self
 from ._json import ContractError, dump, known_keys, load_object, strings
 
 _CONFIG_KEYS = frozenset(
-    {"bottle", "allowlist", "port", "allow_cidrs", "passthrough", "upstream_ca", "mode", "ports", "rules"}
+    {"bottle", "bottle_id", "allowlist", "port", "allow_cidrs", "passthrough", "upstream_ca", "mode", "ports", "rules"}
 )
+_LIVE_KEYS = frozenset({"allow", "deny", "serial", "by", "pid", "at"})
 
 HOST = "egress-gate"  # the agent's name for it (and the proxy URL's host)
 PORT = 8888
@@ -23,6 +24,9 @@ PIPELOCK_CONFIG_PATH = f"{CONFIG_DIR}/pipelock.yaml"
 # tmpfs, also mitmproxy's confdir: the CA key and the known secrets live in memory only.
 HANDOVER_DIR = "/run/egress-gate"
 KNOWN_FILE = "known.json"  # the bottle's known secrets (KnownSecret), handed over
+# The running bottle's allowlist changes (LivePolicy): `bottle-launch allow`/`deny` write it whole
+# through an exec as the gate's UID, under a temporary name renamed into place; the gate watches it.
+LIVE_FILE = "live.json"
 MITMPROXY_CA_FILE = "mitmproxy-ca.pem"  # the bottle's CA key and certificate, as mitmproxy's confdir wants
 PIPELOCK_CA_CERT_FILE = "ca-cert.pem"
 PIPELOCK_CA_KEY_FILE = "ca-key.pem"
@@ -70,6 +74,9 @@ class EgressConfig:
     bottle: str
     allowlist: tuple[str, ...]
     port: int = PORT
+    # The running bottle's id, for the command a 403 names (`bottle-launch allow <id> <host>`);
+    # empty where there is no running bottle (`check` against an agent's plan).
+    bottle_id: str = ""
     allow_cidrs: tuple[str, ...] = ()
     passthrough: tuple[str, ...] = ()
     upstream_ca: str | None = None  # a path in the gate (UPSTREAM_CA_PATH) when the user gave one
@@ -81,6 +88,7 @@ class EgressConfig:
         return dump(
             {
                 "bottle": self.bottle,
+                "bottle_id": self.bottle_id,
                 "allowlist": list(self.allowlist),
                 "allow_cidrs": list(self.allow_cidrs),
                 "passthrough": list(self.passthrough),
@@ -109,6 +117,7 @@ class EgressConfig:
                 raise ContractError(f"rules name hosts that are not on the allowlist: {', '.join(stray)}")
             return cls(
                 bottle=str(raw["bottle"]),
+                bottle_id=str(raw.get("bottle_id", "")),
                 allowlist=allowlist,
                 port=int(raw.get("port", PORT)),
                 allow_cidrs=strings(raw.get("allow_cidrs", []), "allow_cidrs"),
@@ -122,6 +131,60 @@ class EgressConfig:
             if isinstance(exc, ContractError):
                 raise
             raise ContractError(f"the egress gate's config: {exc!r}") from None
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """HANDOVER_DIR/LIVE_FILE: what `bottle-launch allow` and `deny` changed in a running bottle's
+    allowlist, as a whole (each write replaces the last), on top of the config it started with.
+
+    `allow`: entries added (names or `*.domain`, normalised as the manifest normalises them);
+    `deny`: entries taken off, which refuse every name they match even where another entry (the
+    config's, a default, an `allow`) covers it. The launcher keeps the two apart: an allow of an
+    entry takes it off `deny`. `serial` counts the changes (the launcher writes serial + 1 only
+    over the serial it read); `by`, `pid` and `at` say who made the last one and when. Public: it
+    holds no secret."""
+
+    allow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    serial: int = 0
+    by: str = ""  # the local user name of whoever ran the launcher
+    pid: int = 0  # that launcher's process id
+    at: str = ""  # UTC, as events.now() writes it
+
+    def to_json(self) -> bytes:
+        return dump(
+            {
+                "allow": list(self.allow),
+                "deny": list(self.deny),
+                "serial": self.serial,
+                "by": self.by,
+                "pid": self.pid,
+                "at": self.at,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        raw = load_object(data, "the live policy", _LIVE_KEYS)
+        try:
+            serial, pid = raw.get("serial", 0), raw.get("pid", 0)
+            if isinstance(serial, bool) or not isinstance(serial, int) or serial < 0:
+                raise ContractError(f"the live policy's serial must be a whole number, not {serial!r}")
+            if isinstance(pid, bool) or not isinstance(pid, int):
+                raise ContractError(f"the live policy's pid must be a whole number, not {pid!r}")
+            return cls(
+                allow=strings(raw.get("allow", []), "the live policy's allow"),
+                deny=strings(raw.get("deny", []), "the live policy's deny"),
+                serial=serial,
+                by=str(raw.get("by", "")),
+                pid=pid,
+                at=str(raw.get("at", "")),
+            )
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ContractError):
+                raise
+            raise ContractError(f"the live policy: {exc!r}") from None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,10 @@ ERROR = "error"  # the gate cannot serve, with a "message"
 DECISION = "decision"  # the egress gate let a request through or refused it
 PUSHED = "pushed"  # the git gate took a push into a local workspace's mirror, with its "refs"
 PASSTHROUGH = "passthrough"  # the egress gate tunnels a passthrough host without intercepting it
+# The egress gate applied a live allowlist change (`bottle-launch allow`/`deny`, egress.LivePolicy):
+# "serial", who ("by": the local user, "pid": the launcher's), "at", the entries it "added" and
+# "removed", the whole "allow" and "deny" lists, and how many open tunnels it "closed".
+POLICY = "policy"
 
 # The fields of a DECISION line, as `logs` and the summary read them.
 DECISION_BLOCK = "block"

@@ -5,6 +5,10 @@ a launch would hand the gate, built by the same functions (`egress_config`, `sea
 the gate's own reader. This module only builds the request a client would send for the URL and
 words the steps for a person, so the answer is the gate's. Nothing is started.
 
+For a running bottle (`check <bottle-id> URL`) the policy is its gate's own: the config it
+started with and its live document (`bottle-launch allow`/`deny`), read from the gate and merged
+by the gate's own function (`egress_gate.live_policy`).
+
 Two things can still differ, and the words say so: DNS (the name is resolved here, while the
 gate resolves it from its own network), and the bottle's secret values, which `check` never reads:
 its credentials carry stand-in values, so it knows where each may go but cannot recognise a real
@@ -19,17 +23,20 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from bottle_contract.egress import EgressConfig
+from bottle_contract.egress import EgressConfig, LivePolicy
 from bottle_manifest import DEFAULT_EGRESS_ALLOWLIST
 from egress_gate import (
+    LIVE_RULES,
     Decision,
     KnownSecret,
     Policy,
     Request,
     Resolver,
     Step,
+    allow_command,
     evaluate,
     ip_literal,
+    live_policy,
     normalize,
     parse_known,
 )
@@ -49,6 +56,7 @@ class Verdict:
     port: int
     mode: str
     steps: list[Step] = field(default_factory=list)
+    allow_now: str | None = None  # a running bottle's refusal `bottle-launch allow` undoes: the command
 
     @property
     def allowed(self) -> bool:
@@ -74,6 +82,7 @@ class Verdict:
             "decision": self.decision,
             "rule": refusal.rule if refusal else None,
             "hint": refusal.hint if refusal else None,
+            "allow_now": self.allow_now,
             "steps": [asdict(step) for step in self.steps],
         }
 
@@ -145,8 +154,14 @@ def policy_for(plan: Plan, known: tuple[KnownSecret, ...] | None = None) -> Poli
     return Policy(config, known_for(plan) if known is None else known)
 
 
+def running_policy(config: bytes, live: bytes | None, known: tuple[KnownSecret, ...] = ()) -> Policy:
+    """A running bottle's policy, from its gate's documents: the config it started with and the
+    live document, applied by the gate's own function."""
+    return live_policy(EgressConfig.from_json(config), known, LivePolicy.from_json(live) if live else None)
+
+
 def check(
-    plan: Plan,
+    plan: Plan | Policy,
     url: str,
     resolver: Resolver | None = resolve,
     *,
@@ -155,10 +170,12 @@ def check(
     body: bytes = b"",
     known: tuple[KnownSecret, ...] | None = None,
 ) -> Verdict:
-    """Judge a request to `url` as the plan's gate would. `resolver=None` skips DNS; `known`
-    replaces the stand-in credentials (a test that knows the values)."""
+    """Judge a request to `url` as the plan's gate would (or a running gate, given its Policy).
+    `resolver=None` skips DNS; `known` replaces a plan's stand-in credentials (a test that knows
+    the values)."""
     text, request = request_for(url, method=method, headers=headers, body=body)
-    return judge(plan, text, request, resolver, known)
+    policy = plan if isinstance(plan, Policy) else policy_for(plan, known)
+    return judge_policy(policy, text, request, resolver)
 
 
 def judge(
@@ -168,17 +185,29 @@ def judge(
     resolver: Resolver | None = resolve,
     known: tuple[KnownSecret, ...] | None = None,
 ) -> Verdict:
-    decision = evaluate(policy_for(plan, known), request, resolver)
-    steps = [_worded(step, decision) for step in decision.steps]
-    return Verdict(url, request.host, request.port, plan.egress_mode, steps)
+    return judge_policy(policy_for(plan, known), url, request, resolver)
 
 
-def _worded(step: Step, decision: Decision) -> Step:
+def judge_policy(policy: Policy, url: str, request: Request, resolver: Resolver | None = resolve) -> Verdict:
+    decision = evaluate(policy, request, resolver)
+    steps = [_worded(step, decision, policy) for step in decision.steps]
+    refusal = decision.refusal
+    allow_now = None
+    if refusal is not None and refusal.rule in LIVE_RULES and policy.config.bottle_id:
+        allow_now = allow_command(policy.config.bottle_id, request.host)
+    return Verdict(url, request.host, request.port, policy.config.mode, steps, allow_now)
+
+
+def _worded(step: Step, decision: Decision, policy: Policy) -> Step:
     """The gate's step, with what only the launcher knows added to its words."""
     detail = step.detail
     if step.check == "allowlist" and step.allowed:
         entry = step.rule.split(":", 1)[1]
-        where = "the built-in defaults" if entry in DEFAULT_EGRESS_ALLOWLIST else "the bottle's allowlist"
+        where = "the bottle's allowlist"
+        if entry in DEFAULT_EGRESS_ALLOWLIST:
+            where = "the built-in defaults"
+        elif policy.live is not None and entry in policy.live.allow:
+            where = "the entries `bottle-launch allow` added"
         detail = f"matches {entry!r} in {where}"
     elif step.check == "destination" and step.rule == "not-resolved":
         detail = "not resolved (--no-resolve); the gate checks it at request time"

@@ -8,7 +8,9 @@
 
 from ._defaults import DEFAULT_EGRESS_ALLOWLIST
 from ._discovery import FILENAME
+from ._edit import AllowlistEdit, edit_allowlist
 from ._errors import Issue, ManifestError, ManifestNotFoundError
+from ._fields import normalize_allow_host
 from ._loader import Manifest, Sourced, checkout_folder, load
 from ._models import (
     Agent,
@@ -34,6 +36,7 @@ __all__ = [
     "FILENAME",
     "Agent",
     "AgentSpec",
+    "AllowlistEdit",
     "AllowRule",
     "Bottle",
     "ClaudeOptions",
@@ -52,10 +55,12 @@ __all__ = [
     "Sourced",
     "SshEntry",
     "checkout_folder",
+    "edit_allowlist",
     "env_source",
     "format_size",
     "json_schema",
     "load",
+    "normalize_allow_host",
     "parse_size",
     "resolve_env",
 ]

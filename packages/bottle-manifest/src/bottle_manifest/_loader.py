@@ -65,6 +65,11 @@ def read_file(path: Path) -> tuple[ManifestFile | None, Any, list[Issue]]:
         return None, None, [Issue(file, "$", "the file is not UTF-8 text")]
     except OSError as exc:
         return None, None, [Issue(file, "$", f"cannot read the file: {exc.strerror or exc}")]
+    return read_text(text, file)
+
+
+def read_text(text: str, file: str) -> tuple[ManifestFile | None, Any, list[Issue]]:
+    """Parse and validate one file's text, as `read_file` does (an edit is checked before it is written)."""
     try:
         data, duplicates = loads(text)
     except JsoncError as exc:

@@ -26,3 +26,16 @@ def abort_upstream(flow: http.HTTPFlow) -> bool:
     except Exception:  # internals moved: the body is still cut off, the upstream just waits
         return False
     return True
+
+
+def close_client(client_id: str) -> bool:
+    """Close a client connection and every upstream connection it opened, as mitmproxy's own
+    inactivity timeout does: its connection handler cancels the client's transport, then each
+    server's. `flow.kill()` alone leaves an idle tunnel open (mitmproxy#8045). False when the
+    connection is gone already (or the internals moved)."""
+    try:
+        handler = ctx.master.addons.get("proxyserver").connections[client_id]
+        handler.close_connection(handler.client)
+    except Exception:
+        return False
+    return True

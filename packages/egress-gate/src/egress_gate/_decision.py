@@ -107,7 +107,7 @@ def admit(policy: Policy, host: str, port: int, resolver: Resolver | None) -> De
 
     literal = ip_literal(host)
     # An address names no host to list: allow_cidrs alone decide for it.
-    if literal is None and stops(decide(host, config.allowlist, config.bottle)):
+    if literal is None and stops(decide(host, config.allowlist, config.bottle, policy.denied)):
         return Decision(tuple(steps))
     if stops(check_port(host, port, config.ports, config.bottle)):
         return Decision(tuple(steps))

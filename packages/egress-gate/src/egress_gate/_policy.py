@@ -39,8 +39,20 @@ def match(host: str, allowlist: list[str] | tuple[str, ...]) -> str | None:
     return found
 
 
-def decide(host: str, allowlist: list[str] | tuple[str, ...], bottle: str) -> Step:
+DENIED = "denied"  # the rule of a refusal by a live `bottle-launch deny`
+
+
+def decide(
+    host: str, allowlist: list[str] | tuple[str, ...], bottle: str, denied: list[str] | tuple[str, ...] = ()
+) -> Step:
+    """The allowlist step. A live deny comes first: it takes a name off even where an entry (a
+    wider `*.domain`, a default) would still match it. Its refusal names no manifest change: the
+    manifest cannot undo a deny in a running bottle (`bottle-launch allow` can)."""
     name = normalize(host)
+    taken_off = match(host, denied)
+    if taken_off is not None:
+        detail = f"{name} was taken off the allowlist of bottle {bottle!r} (bottle-launch deny {taken_off})"
+        return Step("allowlist", False, DENIED, detail)
     entry = match(host, allowlist)
     if entry is not None:
         return Step("allowlist", True, f"allowlist:{entry}", f"matches {entry!r} on the allowlist")

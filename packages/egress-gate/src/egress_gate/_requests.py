@@ -79,6 +79,11 @@ class Requests:
         else:
             host, port = tunnel.host, tunnel.port
             gate.note(flow, tunnel.steps)
+            gate.refresh()  # a deny the watch has not seen yet still stops this request
+            if tunnel.revoked is not None:
+                gate.record(flow, host, [tunnel.revoked])  # its connection is being closed
+                return None
+            tunnel.carry(flow)
         judged = gate.request_of(flow, host, port, tunnel is not None)
         steps = inspect_head(gate.policy, judged)
         if gate.record(flow, host, steps):

@@ -11,22 +11,26 @@ rule (never a secret). One addon per concern, as mitmproxy splits its hooks, sha
   authority, Host), DLP on URL and headers, the body (whole, or as it streams), and credential
   swapping after each part was judged;
 - `Responses` (`_responses.py`): streamed responses, credentials masked back to placeholders;
-- `WebSockets` (`_websockets.py`): the client's messages through the body step, masking back.
+- `WebSockets` (`_websockets.py`): the client's messages through the body step, masking back;
+- `LiveWatch` (`_watch.py`): live allowlist changes (`bottle-launch allow`/`deny`) applied as
+  they are written, open tunnels to a host taken off closed (`Gate.apply`).
 """
 
 from __future__ import annotations
 
 from bottle_contract import events
-from bottle_contract.egress import KNOWN_FILE
+from bottle_contract.egress import KNOWN_FILE, LIVE_FILE
 
 from egress_gate._audit import emit
 from egress_gate._config import GateConfig
 from egress_gate._gate import Gate
+from egress_gate._livefile import LiveFile
 from egress_gate._requests import Requests
 from egress_gate._responses import Responses
 from egress_gate._rules import Policy
 from egress_gate._secrets import KnownSecret, load_known
 from egress_gate._tunnels import Tunnels
+from egress_gate._watch import LiveWatch
 from egress_gate._websockets import WebSockets
 
 
@@ -38,8 +42,14 @@ class EgressGate:
         self.config = config or GateConfig.load()
         if known is None:
             known = load_known(self.config.handover / KNOWN_FILE)
-        self.gate = Gate(Policy(self.config, known))
-        self.addons = [Tunnels(self.gate), Requests(self.gate), Responses(self.gate), WebSockets(self.gate)]
+        self.gate = Gate(Policy(self.config, known), live=LiveFile(self.config.handover / LIVE_FILE))
+        self.addons = [
+            Tunnels(self.gate),
+            Requests(self.gate),
+            Responses(self.gate),
+            WebSockets(self.gate),
+            LiveWatch(self.gate),
+        ]
 
     def running(self) -> None:
         emit(events.READY, bottle=self.config.bottle, port=self.config.port)

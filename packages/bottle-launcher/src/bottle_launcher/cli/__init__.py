@@ -11,6 +11,8 @@ COMMANDS = {
     "start": "start:start",
     "plan": "plan:plan",
     "check": "check:check",
+    "allow": "live:allow",
+    "deny": "live:deny",
     "validate": "validate:validate",
     "schema": "schema:schema",
     "ps": "lifecycle:ps",
@@ -21,6 +23,7 @@ COMMANDS = {
     "logs": "logs:logs",
     "build": "build:build",
     "doctor": "doctor:doctor",
+    "render": "render:render",
 }
 
 

@@ -11,6 +11,7 @@ from ..plan import EgressSidecar, Plan
 class MitmproxyBackend:
     name = "mitmproxy"
     swaps_credentials = True
+    live_policy = True  # egress_gate's LiveWatch applies the live document as it is written
 
     def sidecar(self, plan: Plan) -> EgressSidecar:
         return EgressSidecar("egress")  # the policy document is all the addon reads

@@ -63,6 +63,7 @@ def pipelock_yaml(plan: Plan) -> bytes:
 class PipelockBackend:
     name = "pipelock"
     swaps_credentials = False
+    live_policy = False  # pipelock reads its allowlist once, at start
 
     def sidecar(self, plan: Plan) -> EgressSidecar:
         if plan.egress_rules:

@@ -94,6 +94,13 @@ def _context(client: docker.DockerClient, name: str, options: BuildOptions) -> I
     return image_context(name, {**_build_args(options, name), "base-id": base_id})
 
 
+def offline_tag(name: str, options: BuildOptions) -> str:
+    """The tag from the build context and arguments alone, without an engine: `image_tag` also
+    hashes the base image's id, which only an engine knows, so the two differ. For images that
+    are built elsewhere and pushed under this name (`bottle-launch render kubernetes`)."""
+    return image_context(name, _build_args(options, name)).tag()
+
+
 def image_tag(client: docker.DockerClient, name: str, options: BuildOptions) -> str:
     """The tag the image has (or will have once built) for these inputs."""
     return _context(client, name, options).tag()

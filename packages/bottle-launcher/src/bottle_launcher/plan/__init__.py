@@ -6,10 +6,19 @@ from ._describe import describe
 from ._egress import EgressSidecar, ImageRecipe, egress_config
 from ._fence import agent_fence_script, gate_fence_script, internal_ranges
 from ._git import workspace_url
-from ._labels import ID_LABEL, PERSIST_LABEL, PROJECT_LABEL, VOLUME_LABEL, WORKSPACE_LABEL
+from ._labels import (
+    EGRESS_ENGINE_LABEL,
+    ID_LABEL,
+    MANIFEST_LABEL,
+    PERSIST_LABEL,
+    PROJECT_LABEL,
+    VOLUME_LABEL,
+    WORKSPACE_LABEL,
+)
 from ._model import Checkout, EgressRule, EnvVar, GitRemote, Plan, SshRemote, WorkspaceRepo
 from ._resources import AGENT, EngineLimits, Limits, bottle_limits, choose_cpuset, limits_text, parse_cpuset
 from ._runtime import (
+    AGENT_CA,
     LABEL,
     ContainerSpec,
     FileSpec,
@@ -17,6 +26,7 @@ from ._runtime import (
     NetworkSpec,
     RuntimePlan,
     Secrets,
+    VolumeSpec,
     agent_command,
     build_runtime_plan,
 )
@@ -24,8 +34,10 @@ from ._workspace import CHECKOUT_TIMEOUT, checkout_script, persisted_volumes
 
 __all__ = [
     "AGENT",
+    "AGENT_CA",
     "CHECKOUT_TIMEOUT",
     "Checkout",
+    "EGRESS_ENGINE_LABEL",
     "ContainerSpec",
     "EgressRule",
     "EgressSidecar",
@@ -38,6 +50,7 @@ __all__ = [
     "LABEL",
     "LaunchOptions",
     "Limits",
+    "MANIFEST_LABEL",
     "NetworkSpec",
     "PERSIST_LABEL",
     "PROJECT_LABEL",
@@ -46,6 +59,7 @@ __all__ = [
     "Secrets",
     "SshRemote",
     "VOLUME_LABEL",
+    "VolumeSpec",
     "WORKSPACE_LABEL",
     "WorkspaceRepo",
     "agent_command",

@@ -62,4 +62,5 @@ def build_plan(spec: AgentSpec) -> Plan:
         ),
         persist=spec.agent.persist,
         project=str(spec.agent_source.parent.resolve()),
+        bottle_source=str(spec.bottle_source.resolve()),
     )

@@ -33,9 +33,12 @@ class EgressSidecar:
     files: Mapping[str, bytes] = field(default_factory=dict)
 
 
-def egress_config(plan: Plan, upstream_ca: bool = False) -> EgressConfig:
+def egress_config(plan: Plan, upstream_ca: bool = False, bottle_id: str = "") -> EgressConfig:
+    """The policy document; `bottle_id` for a bottle being launched (its 403s name the live
+    `bottle-launch allow <id> <host>`), empty for `check`'s plan of an agent."""
     return EgressConfig(
         bottle=plan.bottle,
+        bottle_id=bottle_id,
         allowlist=tuple(plan.egress_allowlist),
         port=PORT,
         allow_cidrs=tuple(plan.egress_allow_cidrs),

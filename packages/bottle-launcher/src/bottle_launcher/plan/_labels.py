@@ -11,3 +11,7 @@ PERSIST_LABEL = f"{LABEL}.persist"
 PROJECT_LABEL = f"{LABEL}.project"
 VOLUME_LABEL = f"{LABEL}.volume"  # on the agent container: the persisted volume it uses
 WORKSPACE_LABEL = f"{LABEL}.workspace"  # on the git gate: the local repository it serves
+# Where the bottle came from, as `allow --save` and `check <bottle-id>` need it: the manifest file
+# that declares it (the bottle's name is `{LABEL}.bottle`), and its egress engine.
+MANIFEST_LABEL = f"{LABEL}.manifest"
+EGRESS_ENGINE_LABEL = f"{LABEL}.egress-engine"

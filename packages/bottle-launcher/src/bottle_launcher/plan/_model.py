@@ -103,3 +103,6 @@ class Plan:
     persist: bool = False  # claude's state and the working folder live in volumes of (agent, project)
     project: str = ""  # the folder of the manifest that declares the agent: names its volumes
     workspace: WorkspaceRepo | None = None  # --workspace, or the agent's `workspace`
+    # The manifest file that declares the bottle (absolute): a running bottle's label, where
+    # `bottle-launch allow --save` writes a change.
+    bottle_source: str = ""

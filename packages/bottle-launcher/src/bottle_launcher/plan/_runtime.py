@@ -22,7 +22,7 @@ from . import _git, _ssh
 from ._claude import CLAUDE_DIR_VAR, claude_files, start_folder
 from ._egress import EgressSidecar, ImageRecipe, egress_config
 from ._fence import internal_ranges
-from ._labels import LABEL, VOLUME_LABEL, WORKSPACE_LABEL
+from ._labels import EGRESS_ENGINE_LABEL, LABEL, MANIFEST_LABEL, VOLUME_LABEL, WORKSPACE_LABEL
 from ._model import Plan
 from ._resources import GATE, GATES, EngineLimits, Limits, bottle_limits, fit, tmp_mount
 from ._workspace import persisted_labels, persisted_volumes, work_volume
@@ -134,6 +134,8 @@ def _labels(bottle_id: str, plan: Plan, options: LaunchOptions, role: str) -> di
         f"{LABEL}.launcher-host": options.launcher_host,
         f"{LABEL}.launcher-pid": str(options.launcher_pid),
         f"{LABEL}.detached": "true" if options.detach else "false",
+        MANIFEST_LABEL: plan.bottle_source,
+        EGRESS_ENGINE_LABEL: plan.egress_backend,
     }
 
 
@@ -244,7 +246,7 @@ def _egress_gate(
     stem: str, networks: tuple[str, str], plan: Plan, options: LaunchOptions, engine: EgressSidecar
 ) -> ContainerSpec:
     upstream_ca = options.egress_upstream_ca
-    files = [etc_file(egress.CONFIG_PATH, egress_config(plan, bool(upstream_ca)).to_json())]
+    files = [etc_file(egress.CONFIG_PATH, egress_config(plan, bool(upstream_ca), options.bottle_id).to_json())]
     files += [etc_file(path, data) for path, data in engine.files.items()]
     if upstream_ca:
         files.append(etc_file(egress.UPSTREAM_CA_PATH, upstream_ca))

@@ -18,6 +18,9 @@ class EgressBackend(Protocol):
     # The agent holds placeholders and the gate swaps the real values in. An engine that cannot
     # gets the real values in the agent, and no credential may be declared for it.
     swaps_credentials: bool
+    # The gate applies a running bottle's allowlist changes (`bottle-launch allow`/`deny`, the
+    # LIVE_FILE document) without a restart. An engine that cannot reload its config refuses them.
+    live_policy: bool
 
     def sidecar(self, plan: Plan) -> EgressSidecar:
         """The gate's image and the engine's own config files."""

@@ -16,7 +16,7 @@ from typing import Any
 import docker
 import docker.errors
 import requests.exceptions
-from bottle_contract import events
+from bottle_contract import egress, events
 from bottle_contract.agent import UID as AGENT_UID
 from bottle_contract.network import SUBNET_VAR
 from bottle_manifest import format_size
@@ -24,7 +24,9 @@ from bottle_manifest import format_size
 from ...errors import LaunchError
 from ...images import BuildOptions, ensure_image
 from ...plan import (
+    EGRESS_ENGINE_LABEL,
     LABEL,
+    MANIFEST_LABEL,
     ContainerSpec,
     EngineLimits,
     ImageRecipe,
@@ -51,6 +53,7 @@ from ._engine import (
     pinned,
 )
 from ._handover import Handover, encode_env
+from ._live import read_file, write_live
 from ._recipe import recipe_build
 from ._volumes import remove_volume, volume_users
 from ._watch import GateWatch, container_info, end_wedged_sandbox, log_tail
@@ -393,24 +396,52 @@ class DockerBackend:
             infos.append(info)
         return infos
 
-    def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
+    def sidecar_log(self, bottle_id: str, role: str, since: float | None = None) -> list[bytes]:
         """A container's log lines, by role, or none if it is gone."""
         with contextlib.suppress(docker.errors.APIError):
-            return list(self.sidecar_log_stream(bottle_id, role, follow=False))
+            return list(self.sidecar_log_stream(bottle_id, role, follow=False, since=since))
         return []
 
-    def sidecar_log_stream(self, bottle_id: str, role: str, follow: bool) -> Iterator[bytes]:
-        """A container's log lines, by role; with `follow`, until it stops."""
+    def sidecar_log_stream(
+        self, bottle_id: str, role: str, follow: bool, since: float | None = None
+    ) -> Iterator[bytes]:
+        """A container's log lines, by role (those from `since` on, a Unix time); with `follow`,
+        until it stops."""
         container = next((c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == role), None)
         if container is None:
             return
         pending = b""
-        for chunk in container.logs(stdout=True, stderr=role == "agent", stream=True, follow=follow):
+        options: dict[str, Any] = {"since": since} if since is not None else {}
+        for chunk in container.logs(stdout=True, stderr=role == "agent", stream=True, follow=follow, **options):
             pending += chunk
             *lines, pending = pending.split(b"\n")
             yield from (line.rstrip(b"\r") for line in lines)
         if pending:
             yield pending
+
+    # -- the egress gate's policy, while the bottle runs -----------------------------------
+    def _egress_gate(self, bottle_id: str) -> str:
+        gate = next((c for c in self._containers(bottle_id) if c.labels.get(f"{LABEL}.role") == "egress"), None)
+        if gate is None:
+            raise LaunchError(f"no running bottle {bottle_id!r}", hint="`bottle-launch ps` lists them")
+        if gate.status != "running":
+            raise LaunchError(
+                f"bottle {bottle_id}: its egress gate is not running ({container_info(gate.attrs).status})",
+                hint=f"`bottle-launch logs {bottle_id} --egress` says why; `bottle-launch stop {bottle_id}` removes it",
+            )
+        return str(gate.id)
+
+    def egress_config(self, bottle_id: str) -> bytes:
+        document = read_file(self.api, self._egress_gate(bottle_id), egress.CONFIG_PATH)
+        if document is None:
+            raise LaunchError(f"bottle {bottle_id}: its egress gate has no {egress.CONFIG_PATH}")
+        return document
+
+    def live_policy(self, bottle_id: str) -> bytes | None:
+        return read_file(self.api, self._egress_gate(bottle_id), f"{egress.HANDOVER_DIR}/{egress.LIVE_FILE}")
+
+    def set_live_policy(self, bottle_id: str, document: bytes, serial: int) -> bool:
+        return write_live(self.api, self._egress_gate(bottle_id), document, serial)
 
     # -- inventory and teardown -----------------------------------------------------------
     def _containers(self, bottle_id: str | None = None) -> list[Any]:
@@ -464,6 +495,8 @@ class DockerBackend:
                     launcher_host=labels.get(f"{LABEL}.launcher-host", ""),
                     launcher_pid=int(pid) if pid.isdigit() else 0,
                     detached=labels.get(f"{LABEL}.detached") == "true",
+                    manifest=labels.get(MANIFEST_LABEL, ""),
+                    egress_engine=labels.get(EGRESS_ENGINE_LABEL, ""),
                 )
             )
         return infos

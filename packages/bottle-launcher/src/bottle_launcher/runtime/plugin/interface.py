@@ -69,6 +69,8 @@ class BottleInfo:
     launcher_host: str
     launcher_pid: int
     detached: bool
+    manifest: str = ""  # the manifest file that declares its bottle ("" for one started before the label)
+    egress_engine: str = ""  # "mitmproxy" or "pipelock" ("" likewise: a gate that cannot take live changes)
 
     @property
     def agent_state(self) -> str:
@@ -138,11 +140,26 @@ class RuntimeBackend(Protocol):
 
     def list(self) -> list[BottleInfo]: ...
 
-    def sidecar_log(self, bottle_id: str, role: str) -> list[bytes]:
-        """A gate's log lines so far (its event lines among them)."""
+    def sidecar_log(self, bottle_id: str, role: str, since: float | None = None) -> list[bytes]:
+        """A gate's log lines so far (its event lines among them); from `since` on (Unix time)."""
 
-    def sidecar_log_stream(self, bottle_id: str, role: str, follow: bool) -> Iterator[bytes]:
+    def sidecar_log_stream(
+        self, bottle_id: str, role: str, follow: bool, since: float | None = None
+    ) -> Iterator[bytes]:
         """A container's log lines (role "agent" or a gate), following new ones with `follow`."""
+
+    def egress_config(self, bottle_id: str) -> bytes:
+        """The running egress gate's config document (bottle_contract.egress.EgressConfig) as it
+        started; LaunchError if the gate is not running."""
+
+    def live_policy(self, bottle_id: str) -> bytes | None:
+        """The running egress gate's live policy document (egress.LivePolicy), None before the
+        first `bottle-launch allow`/`deny`."""
+
+    def set_live_policy(self, bottle_id: str, document: bytes, serial: int) -> bool:
+        """Put `document` in place of the gate's live policy at once (the gate applies it as it
+        appears), but only over the one with `serial` (0: none yet): False when another change
+        came first, so that two launchers never overwrite each other's change unseen."""
 
     def persisted_volumes(self) -> list[PersistedVolume]:
         """The volumes agents that persist keep between bottles."""
