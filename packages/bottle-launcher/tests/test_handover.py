@@ -7,17 +7,18 @@ import stat
 import subprocess
 from pathlib import Path
 
-from bottle_launcher.runtime.docker._handover import _UNPACK, MARKER, _tar, encode_env
+from bottle_contract.handover import MARKER
+from bottle_launcher.handover import UNPACK, encode_env, handover_tar
 
 
 def _unpack(directory: Path, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(["sh", "-c", _UNPACK, "unpack", str(directory), MARKER], input=stdin, capture_output=True)
+    return subprocess.run(["sh", "-c", UNPACK, "unpack", str(directory), MARKER], input=stdin, capture_output=True)
 
 
 def test_files_and_then_the_env_marker_arrive_private(tmp_path: Path) -> None:
     target = tmp_path / "run" / "bottle"
     env = encode_env({"API_KEY": "s3cret", "EMPTY": ""})
-    result = _unpack(target, _tar({"ssh/id_ed25519": b"KEY\n", "known.json": b"[]"}, env))
+    result = _unpack(target, handover_tar({"ssh/id_ed25519": b"KEY\n", "known.json": b"[]"}, env))
     assert result.returncode == 0, result.stderr
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
         "env",

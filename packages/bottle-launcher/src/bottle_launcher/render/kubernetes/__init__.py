@@ -98,7 +98,7 @@ def render(runtime: RuntimePlan, handover: Handover, options: KubeOptions) -> li
             _secrets.AGENT_HANDOVER,
             ns,
             agent.labels,
-            {_secrets.AGENT_HANDOVER_KEY: _secrets.handover_tar(agent_secrets) if handover.values else b""},
+            {_secrets.AGENT_HANDOVER_KEY: _secrets.agent_handover_tar(agent_secrets) if handover.values else b""},
             None if handover.values else _secrets.agent_fill(agent_secrets),
         )
     )

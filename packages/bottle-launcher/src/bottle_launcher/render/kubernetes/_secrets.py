@@ -18,15 +18,13 @@ to fill them; a gate's init container refuses to start its gate on an empty one.
 from __future__ import annotations
 
 import base64
-import io
 import shlex
-import tarfile
 from collections.abc import Mapping
 from typing import Any
 
 from bottle_contract.handover import MARKER
 
-from ...errors import LaunchError
+from ...handover import UNPACK, encode_env, handover_tar
 from ...plan import Secrets
 from ._files import file_key
 from ._meta import metadata
@@ -35,29 +33,11 @@ SOURCE_MOUNT = "/bottle/secret"  # a gate's Secret, in its init container only
 AGENT_HANDOVER = "agent-handover"
 AGENT_HANDOVER_KEY = "handover.tar"
 FILL_ANNOTATION = "dev.claude-bottle/fill"
-# The Docker backend's unpack (runtime/docker/_handover.py): files, then the marker renamed last.
-UNPACK = (
-    'umask 077; mkdir -p "$1" && tar -x --no-same-owner --no-same-permissions -f - -C "$1" && mv "$1/.$2.part" "$1/$2"'
-)
 
 
-def encode_env(env: Mapping[str, str]) -> bytes:
-    """The marker's content: NUL-separated NAME=value records (bottle_contract.handover)."""
-    for name, value in env.items():
-        if "\0" in value or "\0" in name or "=" in name:
-            raise LaunchError(f"env {name!r} contains a character that cannot be passed (NUL or '=' in the name)")
-    return b"".join(f"{name}={value}".encode() + b"\0" for name, value in env.items())
-
-
-def handover_tar(secrets: Secrets) -> bytes:
-    """The agent's handover as the unpack reads it: its files, and the marker as `.env.part`."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name, content in [*secrets.files.items(), (f".{MARKER}.part", encode_env(secrets.env))]:
-            info = tarfile.TarInfo(name)
-            info.size, info.mode = len(content), 0o600
-            archive.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
+def agent_handover_tar(secrets: Secrets) -> bytes:
+    """The agent's handover as the unpack reads it: its files, and the marker last."""
+    return handover_tar(secrets.files, encode_env(secrets.env))
 
 
 def secret(

@@ -22,6 +22,7 @@ from bottle_contract.network import SUBNET_VAR
 from bottle_manifest import format_size
 
 from ...errors import LaunchError
+from ...handover import encode_env
 from ...images import BuildOptions, ensure_image
 from ...plan import (
     EGRESS_ENGINE_LABEL,
@@ -52,7 +53,7 @@ from ._engine import (
     limit_options,
     pinned,
 )
-from ._handover import Handover, encode_env
+from ._handover import Handover
 from ._live import read_file, write_live
 from ._recipe import recipe_build
 from ._volumes import remove_volume, volume_users
