@@ -99,6 +99,11 @@ def test_the_agent_works_in_a_clone_of_the_local_branch_and_the_repository_is_un
         assert seen[:3] == [WORK, "feature", git(project, "rev-parse", "HEAD")]
         assert "print('v2')" in " ".join(seen) and "v2" in seen  # the commit, not the uncommitted edit
         assert sh(bottle_id, "test ! -e scratch.txt && git branch -a").stdout.count("main") >= 1
+        # The clone arrived as an archive: it is what cloning through the gate gives, clean, with
+        # the agent's ownership, and origin is the gate.
+        refs = "git for-each-ref --format='%(refname) %(objectname) %(upstream)'"
+        same = f'git clone -q "$(git remote get-url origin)" /tmp/again && diff <({refs}) <(cd /tmp/again && {refs})'
+        sh(bottle_id, f'{same} && test -z "$(git status --porcelain)" && git fetch -q origin && test -O .git/index')
     finally:
         stopped = bottle_launch("stop", bottle_id)
     assert stopped.returncode == 0, stopped.stderr

@@ -3,12 +3,15 @@ clear message (real git, no Docker)."""
 
 from __future__ import annotations
 
+import io
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
+from bottle_launcher import local_workspace
 from bottle_launcher.errors import LaunchError
-from bottle_launcher.local_workspace import CHANGES_REF, inspect, make_bundle
+from bottle_launcher.local_workspace import CHANGES_REF, clone_archive, inspect, make_bundle
 
 GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]
 
@@ -72,3 +75,70 @@ def test_with_changes_the_bundle_carries_them_and_the_repository_is_untouched(tm
     assert "refs/heads/main" in heads and CHANGES_REF in heads
     assert git(path, "status", "--porcelain") == status and (path / ".git" / "index").read_bytes() == index
     assert git(path, "for-each-ref", CHANGES_REF) == ""
+
+
+def unpack(archive: bytes, into: Path) -> list[tarfile.TarInfo]:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        members = tar.getmembers()
+        tar.extractall(into, filter="data")  # owned by whoever runs the test: its git trusts it
+    return members
+
+
+def refs(repo: Path) -> list[str]:
+    return git(repo, "for-each-ref", "--format=%(refname) %(objectname) %(upstream)").splitlines()
+
+
+@pytest.fixture(params=["system tar", "tarfile"])
+def packer(request, monkeypatch):
+    """Both ways the archive is packed: the system's tar where there is one, tarfile otherwise."""
+    if request.param == "tarfile":
+        monkeypatch.setattr(local_workspace, "_system_tar_flags", lambda uid: None)
+    return request.param
+
+
+def test_the_clone_archive_is_what_a_clone_through_the_gate_gives(tmp_path, packer):
+    path = repo(tmp_path)
+    git(path, "tag", "v1")
+    git(path, "checkout", "-qb", "feature")
+    (path / "b.txt").write_text("b\n")
+    git(path, "add", "b.txt")
+    git(path, "commit", "-qm", "second")
+    (path / "a.txt").write_text("uncommitted\n")  # not asked for: stays behind
+    workspace = inspect(path)
+    bundle = make_bundle(workspace)
+    url = "git://git-gate:9418/workspace/my-project"
+    members = unpack(clone_archive(workspace, bundle, url, uid=4321), tmp_path / "work")
+    assert {(m.uid, m.gid) for m in members} == {(4321, 4321)}
+    assert members[0].name.rstrip("/") == "my-project"
+    index = next(m for m in members if m.name == "my-project/.git/index")
+    assert all(index.mtime > m.mtime for m in members if m is not index)  # no racily clean entries
+
+    # The same repository, cloned the usual way from a mirror made as the gate makes it.
+    mirror = tmp_path / "mirror.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(mirror)], check=True)
+    (tmp_path / "b.bundle").write_bytes(bundle)
+    git(mirror, "fetch", "-q", str(tmp_path / "b.bundle"), "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+    git(mirror, "symbolic-ref", "HEAD", "refs/heads/feature")
+    expected = tmp_path / "expected"
+    subprocess.run(["git", "clone", "-q", str(mirror), str(expected)], check=True)
+
+    clone = tmp_path / "work" / "my-project"
+    assert refs(clone) == refs(expected)
+    assert git(clone, "branch", "--show-current") == "feature\n"
+    assert git(clone, "remote", "get-url", "origin") == url + "\n"
+    assert git(clone, "status", "--porcelain") == ""
+    assert (clone / "a.txt").read_text() == "a\n" and (clone / "b.txt").read_text() == "b\n"
+
+
+def test_with_changes_the_clone_is_on_the_changes_commit_and_an_oversized_one_is_not_made(tmp_path, packer):
+    path = repo(tmp_path)
+    (path / "a.txt").write_text("changed\n")
+    (path / "new.txt").write_text("new\n")
+    workspace = inspect(path, with_changes=True)
+    bundle = make_bundle(workspace)
+    unpack(clone_archive(workspace, bundle, "git://gate/x", uid=1000), tmp_path / "work")
+    clone = tmp_path / "work" / "my-project"
+    assert git(clone, "log", "-1", "--format=%s").startswith("Uncommitted changes")
+    assert git(clone, "rev-parse", "HEAD") == git(clone, "rev-parse", "origin/main")
+    assert (clone / "new.txt").read_text() == "new\n" and git(clone, "status", "--porcelain") == ""
+    assert clone_archive(workspace, bundle, "git://gate/x", uid=1000, limit=4096) is None

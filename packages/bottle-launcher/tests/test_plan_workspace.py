@@ -82,3 +82,16 @@ def test_a_checkout_already_there_is_fetched_not_cloned_again(tmp_path):
     (tmp_path / "app" / "left-by-the-last-session.txt").write_text("kept\n")
     assert subprocess.run(["bash", "-c", local]).returncode == 0  # a second start: fetched, not clobbered
     assert (tmp_path / "app" / "left-by-the-last-session.txt").read_text() == "kept\n"
+
+
+def test_an_archived_clone_goes_into_a_fresh_working_folder_and_is_not_cloned_again():
+    app = Checkout("workspace/app", "git-gate:workspace/app", "app", archived=True)
+    docs = Checkout("demo/docs", "forge:demo/docs", "docs")
+    runtime = build_runtime_plan(plan(app, docs), LaunchOptions(bottle_id="x1", workspace_clone=b"tar"))
+    assert [(a.directory, a.data) for a in runtime.agent.archives] == [("/home/claude/work", b"tar")]
+    script = checkout_script(runtime.plan)
+    assert script is not None and "forge:demo/docs" in script and "workspace/app" not in script
+    assert checkout_script(plan(app)) is None
+    # A persisted folder may hold the last session's work: nothing is unpacked over it.
+    persisting = replace(plan(app), persist=True, project="/home/me/project")
+    assert build_runtime_plan(persisting, LaunchOptions(bottle_id="x1", workspace_clone=b"tar")).agent.archives == ()

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from types import FrameType
 
 import bottle_manifest
 import docker.errors
+from bottle_contract.agent import UID as AGENT_UID
 from rich.console import Console
 
 from . import local_workspace, preflight, summary
@@ -99,7 +101,7 @@ def _prompt(request: bottle_manifest.PromptRequest) -> str:
 def start(request: StartRequest, console: Console, prompt: Callable[..., str] = _prompt) -> int:
     spec = bottle_manifest.load(request.manifest).agent(request.agent)
     plan = build_plan(spec)
-    plan, workspace_bundle = _with_workspace(plan, request, spec)
+    plan, workspace_bundle, cloning = _with_workspace(plan, request, spec)
     home = Path(os.environ["HOME"]) if os.environ.get("HOME") else None
     files = skill_files(plan.skills, skill_roots(spec.agent_source.parent, home))
     upstream_ca = read_upstream_ca()
@@ -134,6 +136,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         console=console,
         engine=engine,
         notice=egress.notice(),
+        where=backend.describe_engine(),
     )
     if not request.yes:
         if not _tty():
@@ -147,6 +150,8 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
     prune_orphans(backend, say=_say(console))
     bottle_id = secrets.token_hex(4)
     ca = make_ca(plan.bottle, bottle_id)
+    workspace_clone = (cloning.result() if cloning else None) or b""
+    plan = _archived(plan, workspace_clone)
     options = LaunchOptions(
         bottle_id=bottle_id,
         egress_ca_cert=ca.cert_pem,
@@ -159,6 +164,7 @@ def start(request: StartRequest, console: Console, prompt: Callable[..., str] = 
         launcher_pid=os.getpid(),
         engine=engine,
         workspace_bundle=workspace_bundle,
+        workspace_clone=workspace_clone,
     )
     runtime_plan = build_runtime_plan(plan, options, files, egress_sidecar)
     persisted = [volume.name for volume in runtime_plan.volumes if volume.persistent]
@@ -226,8 +232,12 @@ def _say(console: Console) -> Callable[[str], None]:
     return lambda text: console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
-def _with_workspace(plan: Plan, request: StartRequest, spec: bottle_manifest.AgentSpec) -> tuple[Plan, bytes]:
-    """The plan with its local workspace (checked, and bundled, before the engine is contacted)."""
+def _with_workspace(
+    plan: Plan, request: StartRequest, spec: bottle_manifest.AgentSpec
+) -> tuple[Plan, bytes, Future[bytes | None] | None]:
+    """The plan with its local workspace, checked and bundled before the engine is contacted; the
+    bundle; and for a fresh working folder, the agent's clone as an archive, made while the
+    launcher asks the engine what it needs (about 1.5 s for 10,000 files, measured)."""
     if request.workspace is not None:
         path = request.workspace.expanduser().resolve()
     elif spec.agent.workspace is not None:
@@ -235,14 +245,28 @@ def _with_workspace(plan: Plan, request: StartRequest, spec: bottle_manifest.Age
     else:
         if request.with_changes:
             raise LaunchError("--with-changes needs a workspace", hint="add --workspace PATH")
-        return plan, b""
+        return plan, b"", None
     workspace = local_workspace.inspect(path, request.with_changes)
     if any(c.folder == workspace.name for c in plan.checkouts):
         raise LaunchError(f"the workspace and a checkout would both be ~/work/{workspace.name}")
     bundle = local_workspace.make_bundle(workspace)
     with_ws = replace(plan, workspace=workspace)
     checkout = Checkout(workspace.repo, workspace_url(with_ws), workspace.name)
-    return replace(with_ws, checkouts=(checkout, *plan.checkouts)), bundle
+    clone = None
+    if not plan.persist:  # a persisted working folder may hold the last session's clone: it is fetched
+        pool = ThreadPoolExecutor(1, thread_name_prefix="workspace-clone")
+        clone = pool.submit(local_workspace.clone_archive, workspace, bundle, checkout.url, AGENT_UID)
+        pool.shutdown(wait=False)
+    return replace(with_ws, checkouts=(checkout, *plan.checkouts)), bundle, clone
+
+
+def _archived(plan: Plan, clone: bytes) -> Plan:
+    """The workspace's checkout marked as arriving with the working folder, when its archive was
+    made (not when it was over the limit: then the agent clones it)."""
+    if not clone or plan.workspace is None:
+        return plan
+    repo = plan.workspace.repo
+    return replace(plan, checkouts=tuple(replace(c, archived=c.repo == repo) for c in plan.checkouts))
 
 
 def _refuse_a_second_bottle(backend: RuntimeBackend, plan: Plan) -> None:

@@ -11,10 +11,15 @@ working tree. Everything is checked, and the bundle made, before the engine is c
 
 from __future__ import annotations
 
+import io
 import os
 import re
+import shutil
+import stat
 import subprocess
+import tarfile
 import tempfile
+import time
 from pathlib import Path
 
 from bottle_contract.git import WORKSPACE_CHANGES_REF
@@ -24,6 +29,13 @@ from .errors import LaunchError
 from .plan import WorkspaceRepo
 
 BUNDLE_LIMIT = 512 << 20  # bytes: a bundle over this is refused before anything starts
+# A clone archive over this is not made (it is held in memory); the agent then clones through the
+# gate itself, which is slower under gVisor but bounded by the volume, not by our memory.
+CLONE_ARCHIVE_LIMIT = 512 << 20
+# Git on the host, making the agent's clone, reads none of the user's configuration: a global
+# filter (git-lfs smudge), autocrlf or a template's hooks would run here, or change what the
+# bottle gets, where the agent's own clone would not.
+ISOLATED_GIT = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
 # A moment's ref in the user's repository while bundling (deleted right after), and the bundle's
 # name for the uncommitted changes: the gate reads it under this name.
 CHANGES_REF = WORKSPACE_CHANGES_REF
@@ -113,6 +125,132 @@ def make_bundle(workspace: WorkspaceRepo, limit: int = BUNDLE_LIMIT) -> bytes:
                 "and declare it as a git entry",
             )
         return bundle.read_bytes()
+
+
+def clone_archive(
+    workspace: WorkspaceRepo, bundle: bytes, url: str, uid: int, limit: int = CLONE_ARCHIVE_LIMIT
+) -> bytes | None:
+    """The agent's clone of the workspace as a tar for its working folder (entries under
+    `workspace.name`, owned by `uid`), made here from the bundle the git gate serves: what
+    `git clone <url>` through the gate gives (origin is the gate, the user's branch checked out
+    and tracking origin's, the other branches and the tags as origin's), but written by the
+    engine instead of by git under gVisor. Measured on 10,000 files: 7 s for the checkout in the
+    sandbox, under 1 s this way. None when the archive would be over `limit`."""
+    branch = workspace.head.removeprefix("refs/heads/")
+    with tempfile.TemporaryDirectory(prefix="claude-bottle-", dir=_scratch(len(bundle))) as tmp:
+        source = Path(tmp) / "workspace.bundle"
+        source.write_bytes(bundle)
+        clone = Path(tmp) / workspace.name
+        _git(Path(tmp), "clone", "-q", "--no-checkout", "--template=", "-b", branch, "--", str(source), str(clone),
+             env=ISOLATED_GIT)  # fmt: skip
+        if workspace.with_changes and CHANGES_REF in _git(clone, "bundle", "list-heads", str(source), env=ISOLATED_GIT):
+            # As the gate serves it: the changes commit is the tip of the user's branch.
+            _git(clone, "fetch", "-q", str(source), f"+{CHANGES_REF}:refs/remotes/origin/{branch}", env=ISOLATED_GIT)
+            _git(clone, "update-ref", f"refs/heads/{branch}", f"refs/remotes/origin/{branch}", env=ISOLATED_GIT)
+        _git(clone, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{branch}", env=ISOLATED_GIT)
+        _git(clone, "remote", "set-url", "origin", url, env=ISOLATED_GIT)
+        # The index records each file's inode, which the engine's unpacking changes, and gVisor
+        # numbers inodes per sandbox anyway: with the full check, the agent's first `git status`
+        # would read all 10,000 files again (3 s, measured). Size and mtime carry over.
+        _git(clone, "config", "core.checkStat", "minimal", env=ISOLATED_GIT)
+        _git(clone, "config", "core.trustCtime", "false", env=ISOLATED_GIT)
+        _git(clone, "reset", "-q", "--hard", "HEAD", env=ISOLATED_GIT)
+        return _tar(clone, workspace.name, uid, limit)
+
+
+def _scratch(bundle_size: int) -> str | None:
+    """Where the clone is made: in memory (/dev/shm) when it has room for several times the
+    bundle, since the clone is packed and deleted at once. A disk folder costs more than the
+    clone itself here: 10,000 files took 4.7 s to check out on this machine's disk, 0.1 s in
+    /dev/shm (measured). None: the system's temporary folder."""
+    shm = Path("/dev/shm")
+    try:
+        room = shutil.disk_usage(shm).free if shm.is_dir() and os.access(shm, os.W_OK) else 0
+    except OSError:
+        room = 0
+    return str(shm) if room > 8 * bundle_size + (256 << 20) else None
+
+
+def _tar(folder: Path, name: str, uid: int, limit: int) -> bytes | None:
+    # The index must be newer than every file it describes, by a whole second: an entry as new
+    # as its index is "racily clean", and git would read that file again on every status.
+    index = folder / ".git" / "index"
+    later = time.time() + 1
+    os.utime(index, (later, later))
+    flags = _system_tar_flags(uid)
+    if flags is None:
+        return _python_tar(folder, name, uid, limit)
+    # The system's tar: 10,000 files in 0.1 s, against 1.2 s for tarfile (measured).
+    with subprocess.Popen(
+        ["tar", "-c", "-f", "-", "-C", str(folder.parent), *flags, name],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as tar:
+        assert tar.stdout is not None and tar.stderr is not None
+        out = bytearray()
+        while chunk := tar.stdout.read(1 << 20):
+            out += chunk
+            if len(out) > limit:
+                tar.kill()
+                return None
+        error = tar.stderr.read().decode(errors="replace").strip()
+    if tar.returncode != 0:
+        raise LaunchError(f"packing the workspace's clone failed: {error}")
+    return bytes(out)
+
+
+def _system_tar_flags(uid: int) -> list[str] | None:
+    """How this machine's tar sets every entry's owner to `uid` (GNU tar or bsdtar); None if
+    neither is here."""
+    try:
+        version = subprocess.run(["tar", "--version"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if "GNU tar" in version:
+        return [f"--owner={uid}", f"--group={uid}", "--numeric-owner"]
+    if "bsdtar" in version:
+        return ["--uid", str(uid), "--gid", str(uid), "--numeric-owner"]
+    return None
+
+
+def _python_tar(folder: Path, name: str, uid: int, limit: int) -> bytes | None:
+    paths = [folder]
+    for top, dirs, files in os.walk(folder):  # symbolic links stay links, never followed
+        dirs.sort()
+        paths += [Path(top, entry) for entry in (*dirs, *sorted(files))]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as tar:
+        for path in paths:
+            info = _entry(path, name if path == folder else f"{name}/{path.relative_to(folder).as_posix()}", uid)
+            if info is None:
+                continue
+            if info.isreg():
+                with path.open("rb") as data:
+                    tar.addfile(info, data)
+            else:
+                tar.addfile(info)
+            if buffer.tell() > limit:
+                return None
+    return buffer.getvalue()
+
+
+def _entry(path: Path, arcname: str, uid: int) -> tarfile.TarInfo | None:
+    """The tar header of `path`, owned by `uid` (built here: tarfile's own looks up user names
+    for every file, which is most of its time on 10,000 files)."""
+    status = path.lstat()
+    info = tarfile.TarInfo(arcname)
+    info.mode = stat.S_IMODE(status.st_mode)
+    info.mtime = int(status.st_mtime)
+    info.uid = info.gid = uid
+    if stat.S_ISDIR(status.st_mode):
+        info.type = tarfile.DIRTYPE
+    elif stat.S_ISLNK(status.st_mode):
+        info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
+    elif stat.S_ISREG(status.st_mode):
+        info.size = status.st_size
+    else:
+        return None  # git makes nothing else in a clone
+    return info
 
 
 def namespace(agent: str) -> str:

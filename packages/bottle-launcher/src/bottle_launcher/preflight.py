@@ -18,8 +18,10 @@ def render(
     console: Console,
     engine: EngineLimits | None = None,
     notice: str | None = None,
+    where: str | None = None,
 ) -> None:
-    """The plan as the user confirms it; `notice` is what the egress engine must say."""
+    """The plan as the user confirms it; `notice` is what the egress engine must say, `where` which
+    Docker engine it starts on (so nobody starts a bottle on the wrong machine by accident)."""
     table = Table(show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
     table.add_column(overflow="fold")  # a long path wraps whole rather than ending in "…"
@@ -27,6 +29,8 @@ def render(
     table.add_row("bottle", plan.bottle)
     table.add_row("manifest", "\n".join(plan.sources))
     table.add_row("image", image)
+    if where:
+        table.add_row("engine", where)
     table.add_row("runtime", runtime)
     table.add_row("command", " ".join(command))
     table.add_row("workdir", start_folder(plan))

@@ -4,12 +4,11 @@ import os
 import sys
 
 import click
-import docker
-import docker.errors
 
+from ..errors import LaunchError
 from ..images import IMAGE_NAMES, BuildOptions, image_exists, image_tag
 from ..launch import TOKEN_VAR
-from ..runtime.docker import detect_runtime
+from ..runtime.docker import connect, detect_runtime, find_endpoint
 
 
 @click.command()
@@ -23,12 +22,15 @@ def doctor() -> None:
         click.echo(f"{'ok ' if ok else 'FIX'}  {what}" + (f"\n     -> {fix}" if fix and not ok else ""))
 
     try:
-        client = docker.from_env(timeout=10)
+        endpoint = find_endpoint()
+        client = connect(timeout=10)
         info = client.info()
-    except docker.errors.DockerException as exc:
+    except LaunchError as exc:
         report(False, f"Docker engine: {exc}", "start Docker, or set DOCKER_HOST to a running engine")
         sys.exit(1)
-    report(True, f"Docker engine {info.get('ServerVersion')} ({os.environ.get('DOCKER_HOST', 'local socket')})")
+    report(
+        True, "Docker engine " + endpoint.describe(str(info.get("Name") or ""), str(info.get("ServerVersion") or ""))
+    )
     runtimes = sorted((info.get("Runtimes") or {}).keys())
     gvisor = detect_runtime(client)
     uses = f"bottles use {gvisor}" if gvisor else "gVisor not registered"

@@ -20,6 +20,7 @@ from ._resources import AGENT, EngineLimits, Limits, bottle_limits, choose_cpuse
 from ._runtime import (
     AGENT_CA,
     LABEL,
+    ArchiveSpec,
     ContainerSpec,
     FileSpec,
     LaunchOptions,
@@ -43,6 +44,7 @@ __all__ = [
     "EgressSidecar",
     "EngineLimits",
     "EnvVar",
+    "ArchiveSpec",
     "FileSpec",
     "GitRemote",
     "ID_LABEL",

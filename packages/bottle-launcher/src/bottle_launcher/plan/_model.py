@@ -60,6 +60,9 @@ class Checkout:
     repo: str  # owner/name, as the bottle's git entry serves it
     url: str  # as the agent's own clones spell it (`<Host>:<repo>`), rewritten to the gate
     folder: str  # under the working folder
+    # Its clone arrives with the working folder, as an archive made on the host from the bundle the
+    # gate serves (a local workspace: local_workspace.clone_archive); nothing is cloned in the bottle.
+    archived: bool = False
 
 
 @dataclass(frozen=True)

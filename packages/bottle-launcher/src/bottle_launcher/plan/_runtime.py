@@ -56,6 +56,14 @@ class FileSpec:
 
 
 @dataclass(frozen=True)
+class ArchiveSpec:
+    """A tar unpacked into `directory` before the container starts (its entries carry their owner)."""
+
+    directory: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class ContainerSpec:
     name: str
     role: str
@@ -65,6 +73,7 @@ class ContainerSpec:
     networks: tuple[str, ...]  # the first one is joined at create time
     environment: dict[str, str] = field(default_factory=dict)  # never secrets
     files: tuple[FileSpec, ...] = ()
+    archives: tuple[ArchiveSpec, ...] = ()
     tmpfs: dict[str, str] = field(default_factory=dict)
     user: str | None = None
     tty: bool = False
@@ -105,6 +114,7 @@ class LaunchOptions:
     egress_upstream_ca: bytes = b""  # extra CAs the gate trusts for upstreams (a private CA)
     engine: EngineLimits = field(default_factory=EngineLimits)  # what the engine can limit
     workspace_bundle: bytes = b""  # the local workspace's branches and tags, for the git gate
+    workspace_clone: bytes = b""  # the agent's clone of it, a tar for a fresh working folder
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,7 @@ def build_runtime_plan(
     else:
         volumes = (VolumeSpec(work_volume(plan.agent, bid), _labels(bid, plan, options, "work")),)
         mounts = {volumes[0].name: WORKDIR}
+    archives = (ArchiveSpec(WORKDIR, options.workspace_clone),) if options.workspace_clone and not plan.persist else ()
     environment = {
         **proxy_environment(egress.HOST),
         CLAUDE_DIR_VAR: CLAUDE_DIR,
@@ -223,6 +234,7 @@ def build_runtime_plan(
         environment=environment,
         tmpfs={HANDOVER_DIR: _tmpfs(AGENT_UID, "1m"), **({"/tmp": tmp_mount(limits.tmp)} if limits.tmp else {})},
         files=agent_files,
+        archives=archives,
         user=str(AGENT_UID),
         tty=not options.detach,
         handover=HANDOVER_DIR,

@@ -50,11 +50,12 @@ def checkout_script(plan: Plan) -> str | None:
     the git gate, which refreshes its mirror from upstream first); the first failure stops it,
     saying which. A clone already there (an agent that persists its working folder) is fetched
     instead: its branches, index and files stay as the last session left them. None when there
-    is nothing to check out."""
-    if not plan.checkouts:
+    is nothing to check out (an archived clone is already there)."""
+    checkouts = [checkout for checkout in plan.checkouts if not checkout.archived]
+    if not checkouts:
         return None
     lines = ["set -u", f"cd {shlex.quote(WORKDIR)}"]
-    for checkout in plan.checkouts:
+    for checkout in checkouts:
         url, folder, repo = (shlex.quote(v) for v in (checkout.url, checkout.folder, checkout.repo))
         fail = f"{{ echo checkout of {repo} failed >&2; exit 1; }}"
         lines.append(f"if [ -d {folder}/.git ]; then git -C {folder} fetch -q origin || {fail}")

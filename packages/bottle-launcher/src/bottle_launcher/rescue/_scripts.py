@@ -10,7 +10,14 @@ repository into a folder and prints it as a tar stream.
 
 from __future__ import annotations
 
-GIT = "git -c core.fsmonitor= -c core.hooksPath=/dev/null -c safe.directory='*' -c core.quotePath=false"
+# core.checkStat=minimal (and no ctime): the helper is a sandbox of its own, whose inode numbers
+# differ from those the agent's index recorded (gVisor numbers them per sandbox, measured), so
+# otherwise git reads every file again: 1.5 s against 0.4 s for 10,000 files. Size and mtime
+# still say what changed, and git's racy-entry check covers edits in the index's own second.
+GIT = (
+    "git -c core.fsmonitor= -c core.hooksPath=/dev/null -c safe.directory='*' -c core.quotePath=false"
+    " -c core.checkStat=minimal -c core.trustCtime=false"
+)
 
 # Repositories up to three levels down (work/app, work/group/app, ...). A path holding a tab or a
 # newline is shown with those replaced: the counts still say what would be lost.
@@ -20,8 +27,10 @@ find "$root" -maxdepth 4 -name .git -prune -print0 2>/dev/null | sort -z | while
   repo=${{dotgit%/.git}}
   cd "$repo" 2>/dev/null || continue
   {GIT} rev-parse --git-dir >/dev/null 2>&1 || continue
-  changed=$({GIT} status --porcelain=v1 --untracked-files=no 2>/dev/null | wc -l)
-  untracked=$({GIT} ls-files --others --exclude-standard 2>/dev/null | wc -l)
+  # One walk of the tree for both counts: "??" marks an untracked file, anything else a change.
+  status=$({GIT} status --porcelain=v1 --untracked-files=all 2>/dev/null)
+  untracked=$(printf '%s' "$status" | grep -c '^??')
+  changed=$(printf '%s' "$status" | grep -vc '^??')
   head=$({GIT} rev-parse -q --verify HEAD >/dev/null 2>&1 && echo HEAD)
   unpushed=$({GIT} rev-list --count $head --branches --tags --not --remotes 2>/dev/null || echo 0)
   stashes=$({GIT} stash list 2>/dev/null | wc -l)

@@ -42,6 +42,7 @@ from ...volumes import PersistedVolume, describe
 from ..plugin.interface import BottleInfo, ContainerInfo
 from ._archive import archive
 from ._attach import attach_tty, exec_tty
+from ._endpoint import find_endpoint
 from ._engine import (
     check_runtime,
     connect,
@@ -87,6 +88,10 @@ class DockerBackend:
                 options = recipe_build(self.client, options, recipe, lambda base: self.image(base, progress))
             self._tags[key] = ensure_image(self.client, key, options, progress)
         return self._tags[key]
+
+    def describe_engine(self) -> str:
+        info = self.client.info()
+        return find_endpoint().describe(str(info.get("Name") or ""), str(info.get("ServerVersion") or ""))
 
     def choose_runtime(self, requested: str | None) -> str | None:
         runtime = requested or detect_runtime(self.client)
@@ -203,6 +208,8 @@ class DockerBackend:
             by_directory.setdefault(file.directory, []).append(file)
         for directory, files in by_directory.items():
             self.api.put_archive(container_id, directory, archive(files))
+        for tar in spec.archives:  # unpacked by the engine, into a volume too, before the start
+            self.api.put_archive(container_id, tar.directory, tar.data)
         self.api.start(container_id)
         return container_id
 

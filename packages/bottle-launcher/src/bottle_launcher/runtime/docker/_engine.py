@@ -10,18 +10,21 @@ from typing import Any
 
 import docker
 import docker.errors
+import requests.exceptions
 
 from ...errors import LaunchError
 from ...plan import AGENT, LABEL, ContainerSpec, Limits, choose_cpuset, parse_cpuset
+from ._endpoint import client_for, find_endpoint
 
 
-def connect() -> docker.DockerClient:
+def connect(timeout: int = 120) -> docker.DockerClient:
+    endpoint = find_endpoint()
     try:
-        client = docker.from_env(timeout=120)
+        client = client_for(endpoint, timeout)
         client.ping()
-    except docker.errors.DockerException as exc:
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         raise LaunchError(
-            f"cannot reach the Docker engine: {exc}",
+            f"cannot reach the Docker engine at {endpoint.url} (from {endpoint.source}): {exc}",
             hint="start Docker, or point DOCKER_HOST at a running engine (`bottle-launch doctor` checks)",
         ) from None
     return client

@@ -90,6 +90,10 @@ class RuntimeBackend(Protocol):
     def image(self, key: str, progress: Callable[[str], None] = ..., recipe: ImageRecipe | None = None) -> str:
         """The reference of our image `key` (images/<key>), built first if the engine lacks it."""
 
+    def describe_engine(self) -> str:
+        """Which engine bottles start on, where it is, and whether it is local or remote: one line."""
+        ...
+
     def choose_runtime(self, requested: str | None) -> str | None:
         """The container runtime bottles use: `requested`, or gVisor where the engine has it;
         LaunchError if the engine does not have the one requested."""
