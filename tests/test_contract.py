@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 from bottle_contract import agent, egress, events, git, handover, ssh
 from bottle_contract.network import SUBNET_VAR
-from bottle_launcher import summary
+from bottle_launcher import local_workspace, summary
 from bottle_launcher.cli.logs import _decision_line
 from bottle_launcher.egress import backend_for
 from bottle_launcher.egress_ca import make_ca
@@ -28,6 +30,7 @@ from bottle_launcher.plan import (
 )
 from egress_gate._config import GateConfig as EgressGateConfig
 from egress_gate._secrets import load_known
+from git_gate import _mirrors
 from git_gate._config import GateConfig as GitGateConfig
 from git_gate._config import ssh_command
 from ssh_gate import GateConfig as SshGateConfig
@@ -163,12 +166,12 @@ def test_the_git_gate_reads_its_remotes_workspace_and_keys(runtime, tmp_path):
     known_hosts = files[git.KNOWN_HOSTS_PATH].read_text()
     assert known_hosts.startswith(f"{remote.key_alias} ssh-ed25519 ")
     assert f"UserKnownHostsFile={git.KNOWN_HOSTS_PATH}" in ssh_command(remote)
-    # The workspace's bundle is planned where the config says it is.
+    # The workspace's mirror is planned where the config says it is.
     assert config.workspace is not None
     assert config.workspace == git.Workspace(
-        "workspace/app", f"{git.IMPORT_DIR}/{git.WORKSPACE_BUNDLE}", "refs/heads/dev", git.WORKSPACE_CHANGES_REF
+        "workspace/app", f"{git.IMPORT_DIR}/{git.WORKSPACE_MIRROR}", "refs/heads/dev"
     )
-    assert config.workspace.bundle in files
+    assert config.workspace.archive in files
     assert spec.handover == git.HANDOVER_DIR and spec.user == str(git.UID)
 
 
@@ -249,3 +252,46 @@ def test_the_git_gates_pushed_line_is_what_the_workspace_sync_follows(monkeypatc
     event = events.parse(log.read_bytes().splitlines()[0])
     assert event is not None and event.event == events.PUSHED and event.get("refs") == ["refs/heads/main"]
     assert json.loads(log.read_text())["gate"] == "git"
+
+
+def test_the_git_gate_serves_the_workspace_mirror_the_launcher_made(tmp_path):
+    def run_git(repo: Path, *args: str) -> str:
+        command = ["git", "-c", "user.name=me", "-c", "user.email=me@test", "-C", str(repo), *args]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout
+
+    user = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(user)], check=True)
+    (user / "a.txt").write_text("a\n")
+    run_git(user, "add", ".")
+    run_git(user, "commit", "-qm", "first")
+    run_git(user, "tag", "v1")
+    run_git(user, "checkout", "-qb", "dev")
+    (user / "a.txt").write_text("uncommitted\n")
+    workspace = local_workspace.inspect(user, with_changes=True)
+    bundle = local_workspace.make_bundle(workspace)
+    prepared = local_workspace.prepare(workspace, bundle, "git://git-gate/workspace/project", agent.UID, clone=False)
+    assert prepared.clone is None
+    archive = tmp_path / git.WORKSPACE_MIRROR
+    archive.write_bytes(prepared.mirror)
+    mirror = tmp_path / "srv" / "workspace" / "project.git"
+    _mirrors._import(mirror, git.Workspace("workspace/project", str(archive), workspace.head), str(tmp_path / "hooks"))
+    refs = run_git(mirror, "for-each-ref", "--format=%(refname)").split()
+    assert refs == ["refs/heads/dev", "refs/heads/main", "refs/tags/v1"]
+    assert run_git(mirror, "symbolic-ref", "HEAD").strip() == "refs/heads/dev"
+    assert run_git(mirror, "show", "dev:a.txt") == "uncommitted\n"  # the changes are the branch's tip
+    assert run_git(mirror, "config", "core.hooksPath").strip() == str(tmp_path / "hooks")  # the gate's own config
+    # Only a mirror's parts are unpacked: a config or a hook in the archive never lands.
+    with_config = io.BytesIO()
+    with (
+        tarfile.open(fileobj=io.BytesIO(prepared.mirror)) as source,
+        tarfile.open(fileobj=with_config, mode="w") as out,
+    ):
+        for member in source.getmembers():
+            out.addfile(member, source.extractfile(member) if member.isfile() else None)
+        evil = tarfile.TarInfo("config")
+        evil.size = len(b"[core]\n\tfsmonitor = touch /tmp/pwned\n")
+        out.addfile(evil, io.BytesIO(b"[core]\n\tfsmonitor = touch /tmp/pwned\n"))
+    archive.write_bytes(with_config.getvalue())
+    again = tmp_path / "srv" / "again.git"
+    _mirrors._import(again, git.Workspace("workspace/again", str(archive), workspace.head), str(tmp_path / "hooks"))
+    assert "fsmonitor" not in (again / "config").read_text()

@@ -110,7 +110,7 @@ def test_the_git_config_round_trips_with_a_workspace_and_without():
         bottle="dev",
         remotes=(remote,),
         scan_budget=git.ScanBudget(max_bytes=1024, max_objects=10, seconds=5),
-        workspace=git.Workspace("workspace/app", head="refs/heads/dev", changes_ref=git.WORKSPACE_CHANGES_REF),
+        workspace=git.Workspace("workspace/app", head="refs/heads/dev"),
     )
     assert git.GitConfig.from_json(with_workspace.to_json()) == with_workspace
     bare = git.GitConfig(bottle="dev", remotes=())

@@ -44,7 +44,7 @@ def test_docker_host_wins_and_is_named_with_where_it_came_from(config):
     endpoint = find_endpoint({"DOCKER_HOST": "tcp://10.1.2.3:2376", "DOCKER_CONTEXT": "other"})
     assert (endpoint.url, endpoint.source) == ("tcp://10.1.2.3:2376", "DOCKER_HOST")
     line = endpoint.describe("box", "27.5.1")
-    assert line == "box (Docker 27.5.1) at tcp://10.1.2.3:2376 [remote, from DOCKER_HOST]"
+    assert line == "box (Docker 27.5.1) at tcp://10.1.2.3:2376 (remote, from DOCKER_HOST)"
 
 
 def test_without_a_host_or_context_it_is_the_local_socket(config):

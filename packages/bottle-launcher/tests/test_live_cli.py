@@ -213,14 +213,19 @@ def test_the_gates_write_script_puts_a_document_in_place_only_over_the_serial_re
     from bottle_launcher.runtime.docker._live import _WRITE
 
     def put(document: LivePolicy, serial: int) -> int:
-        argv = [sys.executable, "-c", _WRITE, str(tmp_path), "live.json", str(serial)]
-        return subprocess.run(argv, input=document.to_json(), capture_output=True).returncode
+        data = document.to_json()
+        argv = [sys.executable, "-c", _WRITE, str(tmp_path), "live.json", str(serial), str(len(data))]
+        return subprocess.run(argv, input=data, capture_output=True).returncode
 
     first, second = LivePolicy(allow=("a.test",), serial=1), LivePolicy(allow=("b.test",), serial=1)
     assert put(first, 0) == 0
     assert put(second, 0) == 3  # read before the first was written: refused
     assert LivePolicy.from_json((tmp_path / "live.json").read_bytes()) == first
     assert put(LivePolicy(allow=("a.test", "b.test"), serial=2), 1) == 0
+    # A document cut short (the stream ended before its stated length) is not put in place.
+    short = [sys.executable, "-c", _WRITE, str(tmp_path), "live.json", "2", "1000"]
+    assert subprocess.run(short, input=b'{"allow": []', capture_output=True).returncode == 5
+    assert "b.test" in (tmp_path / "live.json").read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == [".live.json.lock", "live.json"]  # no part left
     assert oct((tmp_path / "live.json").stat().st_mode & 0o777) == "0o600"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from bottle_launcher import local_workspace
 from bottle_launcher.errors import LaunchError
-from bottle_launcher.local_workspace import CHANGES_REF, clone_archive, inspect, make_bundle
+from bottle_launcher.local_workspace import CHANGES_REF, inspect, make_bundle, prepare
 
 GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]
 
@@ -107,18 +107,19 @@ def test_the_clone_archive_is_what_a_clone_through_the_gate_gives(tmp_path, pack
     workspace = inspect(path)
     bundle = make_bundle(workspace)
     url = "git://git-gate:9418/workspace/my-project"
-    members = unpack(clone_archive(workspace, bundle, url, uid=4321), tmp_path / "work")
+    prepared = prepare(workspace, bundle, url, uid=4321)
+    assert prepared.clone is not None
+    members = unpack(prepared.clone, tmp_path / "work")
     assert {(m.uid, m.gid) for m in members} == {(4321, 4321)}
     assert members[0].name.rstrip("/") == "my-project"
     index = next(m for m in members if m.name == "my-project/.git/index")
     assert all(index.mtime > m.mtime for m in members if m is not index)  # no racily clean entries
 
-    # The same repository, cloned the usual way from a mirror made as the gate makes it.
+    # The same repository, cloned the usual way from the mirror the gate gets.
     mirror = tmp_path / "mirror.git"
     subprocess.run(["git", "init", "-q", "--bare", str(mirror)], check=True)
-    (tmp_path / "b.bundle").write_bytes(bundle)
-    git(mirror, "fetch", "-q", str(tmp_path / "b.bundle"), "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-    git(mirror, "symbolic-ref", "HEAD", "refs/heads/feature")
+    unpack(prepared.mirror, mirror)
+    git(mirror, "symbolic-ref", "HEAD", "refs/heads/feature")  # as the gate sets it
     expected = tmp_path / "expected"
     subprocess.run(["git", "clone", "-q", str(mirror), str(expected)], check=True)
 
@@ -136,9 +137,11 @@ def test_with_changes_the_clone_is_on_the_changes_commit_and_an_oversized_one_is
     (path / "new.txt").write_text("new\n")
     workspace = inspect(path, with_changes=True)
     bundle = make_bundle(workspace)
-    unpack(clone_archive(workspace, bundle, "git://gate/x", uid=1000), tmp_path / "work")
+    prepared = prepare(workspace, bundle, "git://gate/x", uid=1000)
+    assert prepared.clone is not None
+    unpack(prepared.clone, tmp_path / "work")
     clone = tmp_path / "work" / "my-project"
     assert git(clone, "log", "-1", "--format=%s").startswith("Uncommitted changes")
     assert git(clone, "rev-parse", "HEAD") == git(clone, "rev-parse", "origin/main")
     assert (clone / "new.txt").read_text() == "new\n" and git(clone, "status", "--porcelain") == ""
-    assert clone_archive(workspace, bundle, "git://gate/x", uid=1000, limit=4096) is None
+    assert prepare(workspace, bundle, "git://gate/x", uid=1000, limit=4096).clone is None

@@ -1,5 +1,5 @@
 """The git gate (images/git-gate): where it listens, who it runs as, where its mirrors and the
-local workspace's bundle live, and the config document the launcher writes."""
+local workspace's mirror arrives, and the config document the launcher writes."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ KNOWN_HOSTS_PATH = f"{CONFIG_DIR}/known_hosts"  # the upstreams' pinned keys, by
 HANDOVER_DIR = "/run/git-gate"  # tmpfs: the upstream identities arrive here at launch
 IDENTITY_SUBDIR = "ssh"  # under HANDOVER_DIR: one key per upstream, named by its manifest alias
 BASE_PATH = "/srv/git"  # git daemon's --base-path: one bare mirror per declared repository
-IMPORT_DIR = "/srv/import"  # the launcher puts a local workspace's bundle here before the gate starts
-WORKSPACE_BUNDLE = "workspace.bundle"
-WORKSPACE_CHANGES_REF = "refs/claude-bottle/with-changes"  # in the bundle: uncommitted changes as a commit
+IMPORT_DIR = "/srv/import"  # the launcher puts a local workspace's mirror here before the gate starts
+# A tar of a bare repository's HEAD, refs, packed-refs and objects: the workspace's mirror, made by
+# the launcher (native git) so the gate need not index its objects again under gVisor.
+WORKSPACE_MIRROR = "workspace-mirror.tar"
+MIRROR_MEMBERS = ("packed-refs", "refs", "objects")  # all the gate unpacks of it; it sets HEAD itself
 PUSH_REFS = ("refs/heads/*", "refs/tags/*")  # what a push may touch, the mirror fetches back, a forge shows
 MiB = 1 << 20
 
@@ -55,9 +57,9 @@ class Workspace:
     scanned push lands in the mirror, and the launcher fetches it back from there."""
 
     repo: str  # the mirror's path under BASE_PATH, e.g. "workspace/my-project"
-    bundle: str = f"{IMPORT_DIR}/{WORKSPACE_BUNDLE}"
-    head: str = "refs/heads/main"  # the branch the user had checked out
-    changes_ref: str | None = None  # WORKSPACE_CHANGES_REF with --with-changes
+    archive: str = f"{IMPORT_DIR}/{WORKSPACE_MIRROR}"
+    head: str = "refs/heads/main"  # the branch the user had checked out (with --with-changes, the
+    # changes are its tip already)
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class GitConfig:
         }
         if self.workspace is not None:
             w = self.workspace
-            document["workspace"] = {"repo": w.repo, "bundle": w.bundle, "head": w.head, "changes_ref": w.changes_ref}
+            document["workspace"] = {"repo": w.repo, "archive": w.archive, "head": w.head}
         return dump(document)
 
     @classmethod
@@ -128,12 +130,7 @@ class GitConfig:
                     max_objects=int(budget.get("max_objects", ScanBudget.max_objects)),
                     seconds=float(budget.get("seconds", ScanBudget.seconds)),
                 ),
-                workspace=Workspace(
-                    str(workspace["repo"]),
-                    str(workspace["bundle"]),
-                    str(workspace["head"]),
-                    str(workspace["changes_ref"]) if workspace.get("changes_ref") else None,
-                )
+                workspace=Workspace(str(workspace["repo"]), str(workspace["archive"]), str(workspace["head"]))
                 if workspace
                 else None,
             )

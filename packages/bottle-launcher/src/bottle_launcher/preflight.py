@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bottle_manifest import format_size
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .plan import EngineLimits, Plan, bottle_limits, limits_text, start_folder
@@ -30,7 +31,7 @@ def render(
     table.add_row("manifest", "\n".join(plan.sources))
     table.add_row("image", image)
     if where:
-        table.add_row("engine", where)
+        table.add_row("engine", escape(where))  # an IPv6 address's brackets are not markup
     table.add_row("runtime", runtime)
     table.add_row("command", " ".join(command))
     table.add_row("workdir", start_folder(plan))

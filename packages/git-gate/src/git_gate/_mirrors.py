@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tarfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bottle_contract.git import MIRROR_MEMBERS
 from git import GitCommandError, Repo
 
 from ._config import GateConfig, Remote, Workspace, ssh_command
@@ -34,16 +36,19 @@ def _fill(path: Path, url: str) -> None:
 
 
 def _import(path: Path, workspace: Workspace, hooks_dir: str) -> None:
-    """The user's branches and tags, from the launcher's bundle, as a mirror of their own."""
+    """The user's branches and tags, from the mirror the launcher made of them (its refs and
+    packed objects: no indexing here), as a mirror of their own."""
     _configure(path, None, hooks_dir)
-    repo = Repo(path)
     try:
-        repo.git.fetch("--quiet", workspace.bundle, "+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
-        if workspace.changes_ref:
-            repo.git.fetch("--quiet", workspace.bundle, f"+{workspace.changes_ref}:{workspace.head}")
+        with tarfile.open(workspace.archive) as archive:
+            members = [m for m in archive.getmembers() if m.name.split("/", 1)[0] in MIRROR_MEMBERS]
+            # "data": nothing outside the mirror, no devices, no links out, no set-id bits.
+            archive.extractall(path, members=members, filter="data")
+        repo = Repo(path)
         repo.git.symbolic_ref("HEAD", workspace.head)
-    except GitCommandError as exc:
-        raise UpstreamError(f"the workspace bundle could not be read: {exc.stderr.strip()}") from None
+        repo.git.rev_parse("--verify", "--quiet", "HEAD^{commit}")
+    except (OSError, tarfile.TarError, GitCommandError) as exc:
+        raise UpstreamError(f"the workspace mirror could not be read: {exc}") from None
 
 
 def _configure(path: Path, remote: Remote | None, hooks_dir: str) -> None:

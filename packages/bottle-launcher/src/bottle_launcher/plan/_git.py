@@ -8,8 +8,7 @@ from bottle_contract.git import (
     IMPORT_DIR,
     PORT,
     PUSH_REFS,
-    WORKSPACE_BUNDLE,
-    WORKSPACE_CHANGES_REF,
+    WORKSPACE_MIRROR,
     GitConfig,
     Remote,
     Workspace,
@@ -44,10 +43,7 @@ def git_config(plan: Plan) -> GitConfig:
     workspace = None
     if plan.workspace is not None:
         workspace = Workspace(
-            repo=plan.workspace.repo,
-            bundle=f"{IMPORT_DIR}/{WORKSPACE_BUNDLE}",
-            head=plan.workspace.head,
-            changes_ref=WORKSPACE_CHANGES_REF if plan.workspace.with_changes else None,
+            repo=plan.workspace.repo, archive=f"{IMPORT_DIR}/{WORKSPACE_MIRROR}", head=plan.workspace.head
         )
     # push_refs written out, though it is the gate's default, so the config shows the policy.
     return GitConfig(bottle=plan.bottle, remotes=remotes, port=PORT, push_refs=PUSH_REFS, workspace=workspace)

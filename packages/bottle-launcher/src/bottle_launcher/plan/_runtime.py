@@ -113,7 +113,7 @@ class LaunchOptions:
     egress_ca_cert: bytes = b""  # the bottle's CA certificate (public); its key is a Secret
     egress_upstream_ca: bytes = b""  # extra CAs the gate trusts for upstreams (a private CA)
     engine: EngineLimits = field(default_factory=EngineLimits)  # what the engine can limit
-    workspace_bundle: bytes = b""  # the local workspace's branches and tags, for the git gate
+    workspace_mirror: bytes = b""  # the local workspace's mirror for the git gate (git.WORKSPACE_MIRROR)
     workspace_clone: bytes = b""  # the agent's clone of it, a tar for a fresh working folder
 
 
@@ -317,7 +317,7 @@ def _git_gate(stem: str, networks: tuple[str, str], plan: Plan, options: LaunchO
     ]
     labels = {}
     if plan.workspace is not None:
-        files.append(FileSpec(git.IMPORT_DIR, git.WORKSPACE_BUNDLE, options.workspace_bundle))
+        files.append(FileSpec(git.IMPORT_DIR, git.WORKSPACE_MIRROR, options.workspace_mirror))
         labels[WORKSPACE_LABEL] = plan.workspace.path  # where `stop` fetches the agent's pushes back to
     return _sidecar(
         stem, "git", "git-gate", networks, plan, options,

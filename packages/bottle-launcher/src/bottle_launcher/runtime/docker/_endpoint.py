@@ -46,7 +46,7 @@ class Endpoint:
         """One line for the preflight and doctor: which engine, where, local or remote."""
         what = " ".join(part for part in (name, version and f"(Docker {version})") if part)
         where = "remote" if self.remote else "local"
-        return f"{what + ' at ' if what else ''}{self.url} [{where}, from {self.source}]"
+        return f"{what + ' at ' if what else ''}{self.url} ({where}, from {self.source})"
 
 
 def _loopback(host: str) -> bool:

@@ -8,6 +8,7 @@ exec's stdin reaches the tmpfs without touching disk.
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,16 @@ from ...handover import UNPACK, handover_tar
 def raw_socket(stream: Any) -> socket.socket:
     # docker-py returns a SocketIO wrapper for unix sockets and the socket itself otherwise.
     return getattr(stream, "_sock", stream)
+
+
+def end_of_input(sock: socket.socket) -> None:
+    """Tell an exec its stdin is complete, where the connection can say so. TLS (a remote engine
+    on tcp://) has no half-close: shutting a TLS socket's write side drops TLS itself, and the
+    exec's answer can no longer be read (each handover then waited out the client's 120 s
+    timeout, measured). So every stdin sent to an exec here ends by itself: tar stops at its
+    end-of-archive blocks, the live policy is read to its stated length."""
+    if not isinstance(sock, ssl.SSLSocket):
+        sock.shutdown(socket.SHUT_WR)
 
 
 class Handover:
@@ -49,7 +60,7 @@ class Handover:
         """Write `files`, then the marker (the `env` file) last; raise if the unpack failed."""
         try:
             self._sock.sendall(handover_tar(files, marker, int(time.time())))
-            self._sock.shutdown(socket.SHUT_WR)
+            end_of_input(self._sock)
             output = b"".join(data for _, data in frames_iter(self._sock, tty=False))
         finally:
             self._sock.close()

@@ -6,7 +6,6 @@ API sees it, and nothing is bind-mounted, so this works the same with a remote D
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
@@ -14,15 +13,17 @@ from bottle_contract import egress
 from docker.utils.socket import frames_iter
 
 from ...errors import LaunchError
-from ._handover import raw_socket
+from ._handover import end_of_input, raw_socket
 
 # Compare-and-swap under a lock, so two launchers' changes never overwrite each other unseen:
 # the document goes in only over the serial its writer read (exit 3 otherwise), under a temporary
 # name renamed into place, so the gate never reads half of one. The gate image's own python3.
 _WRITE = r"""
 import fcntl, json, os, sys
-directory, name, expected = sys.argv[1], sys.argv[2], int(sys.argv[3])
-document = sys.stdin.buffer.read()
+directory, name, expected, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+document = sys.stdin.buffer.read(size)  # its stated length: over TLS, stdin has no end (_handover)
+if len(document) != size:
+    sys.exit(5)
 os.umask(0o077)
 with open(os.path.join(directory, f".{name}.lock"), "w") as lock:
     fcntl.flock(lock, fcntl.LOCK_EX)
@@ -73,12 +74,12 @@ def read_file(api: Any, container: str, path: str) -> bytes | None:
 def write_live(api: Any, container: str, document: bytes, serial: int) -> bool:
     """Put `document` in place as the live policy if the one there has `serial` (0: none yet);
     False when another change came first."""
-    argv = ["python3", "-c", _WRITE, egress.HANDOVER_DIR, egress.LIVE_FILE, str(serial)]
+    argv = ["python3", "-c", _WRITE, egress.HANDOVER_DIR, egress.LIVE_FILE, str(serial), str(len(document))]
     exec_id = api.exec_create(container, argv, stdin=True, stdout=True, stderr=True, user=str(egress.UID))["Id"]
     sock = raw_socket(api.exec_start(exec_id, socket=True))
     try:
         sock.sendall(document)
-        sock.shutdown(socket.SHUT_WR)
+        end_of_input(sock)
         output = b"".join(data for _, data in frames_iter(sock, tty=False))
     finally:
         sock.close()
