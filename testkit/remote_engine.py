@@ -37,7 +37,7 @@ ARG BASE_IMAGE=debian:trixie-slim
 FROM ${BASE_IMAGE}
 RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-      docker.io docker-cli iptables ca-certificates tini \\
+      docker.io docker-cli iptables ca-certificates tini openssh-server \\
  && rm -rf /var/lib/apt/lists/*
 ENTRYPOINT ["/usr/bin/tini", "--"]
 """
@@ -233,6 +233,21 @@ class RemoteEngine:
         code, out = self.container.exec_run(["sh", "-c", script])
         assert code == 0, out.decode(errors="replace")
         return out.decode(errors="replace")
+
+    def serve_ssh(self, public_key: str) -> str:
+        """sshd beside dockerd, letting `public_key` in as root: the engine as DOCKER_HOST=ssh://
+        reaches it (docker-py runs `docker system dial-stdio` there). Its host key, to pin."""
+        script = (
+            "set -e; mkdir -p /run/sshd /root/.ssh; ssh-keygen -A -q; "
+            'printf "%s\\n" "$KEY" > /root/.ssh/authorized_keys; chmod 600 /root/.ssh/authorized_keys; '
+            # As the launcher's hint says: a bottle's start holds more streams than the default 10.
+            "echo 'MaxSessions 64' >> /etc/ssh/sshd_config; "
+            "/usr/sbin/sshd; cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub"
+        )
+        code, out = self.container.exec_run(["sh", "-c", script], environment={"KEY": public_key})
+        if code != 0:
+            raise RuntimeError(f"sshd did not start beside the engine: {out.decode(errors='replace')}")
+        return out.decode().strip()
 
     def stop(self) -> None:
         """The container (and with it every inner container), the volume and the certificates."""

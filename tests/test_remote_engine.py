@@ -169,10 +169,76 @@ def test_a_clean_push_lands_and_a_push_with_a_token_is_refused(started, remote, 
     assert forge.sh(f"git -C /srv/git/{REPO}.git rev-parse main").strip() == pushed  # nothing arrived
 
 
-def test_stop_leaves_nothing_on_either_engine(started, remote, client):
+def test_a_docker_context_reaches_the_same_engine(started, remote, tmp_path, monkeypatch):
+    """`docker context use far` (here DOCKER_CONTEXT, with a CLI config of the test's own) and no
+    DOCKER_HOST: the launcher finds the engine through the context's host and TLS files."""
+    import docker
+    from docker.context import ContextAPI
+
     bottle_id, _ = started
-    stopped = bottle_launch("stop", bottle_id, env=remote.env)
+    config = tmp_path / "docker-config"
+    config.mkdir()
+    (config / "config.json").write_text("{}")  # docker-py finds contexts only beside one
+    monkeypatch.setenv("DOCKER_CONFIG", str(config))
+    certs = Path(remote.env["DOCKER_CERT_PATH"])
+    tls = docker.tls.TLSConfig(
+        client_cert=(str(certs / "cert.pem"), str(certs / "key.pem")), ca_cert=str(certs / "ca.pem"), verify=True
+    )
+    ContextAPI.create_context("far", host=remote.url, tls_cfg=tls)
+    env = {"DOCKER_CONFIG": str(config), "DOCKER_CONTEXT": "far", "DOCKER_HOST": ""}
+    doctor = bottle_launch("doctor", env=env)
+    assert "(remote, from context far)" in doctor.stdout, doctor.stdout + doctor.stderr
+    listed = bottle_launch("ps", "--json", env=env)
+    assert listed.returncode == 0 and bottle_id in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_an_ssh_engine_url_reaches_it_too(started, remote, tmp_path):
+    """DOCKER_HOST=ssh://root@<engine>: the launcher's client goes over ssh (paramiko, the user's
+    ~/.ssh key and known_hosts) to `docker system dial-stdio` there. A bottle starts, hands over,
+    attaches and is removed that way, and the running one is listed and exec'd into."""
+    bottle_id, _ = started
+    key = KeyPair.generate()
+    host_key = remote.serve_ssh(key.public)
+    address = remote.url.removeprefix("tcp://").rsplit(":", 1)[0]
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    (home / ".ssh" / "id_ed25519").write_bytes(key.private)
+    (home / ".ssh" / "id_ed25519").chmod(0o600)
+    (home / ".ssh" / "known_hosts").write_text(f"{address} {host_key}\n")
+    env = {"HOME": str(home), "DOCKER_HOST": f"ssh://root@{address}", "DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": ""}
+    doctor = bottle_launch("doctor", env=env)
+    assert f"ssh://root@{address} (remote, from DOCKER_HOST)" in doctor.stdout, doctor.stdout + doctor.stderr
+    listed = bottle_launch("ps", "--json", env=env)
+    assert listed.returncode == 0 and bottle_id in listed.stdout, listed.stdout + listed.stderr
+    echoed = bottle_launch("exec", bottle_id, "--", "echo", "over-ssh", env=env)
+    assert echoed.stdout.strip() == "over-ssh", echoed.stdout + echoed.stderr
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"b": {}}, "agents": {"tester": {"bottle": "b"}}}))
+    ran = bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--", "sh", "-c", "echo in-a-bottle-over-ssh", env=env
+    )
+    assert ran.returncode == 0 and "in-a-bottle-over-ssh" in ran.stdout, ran.stdout + ran.stderr
+    assert [c for c in remote.client().containers.list(all=True) if c.labels.get("dev.claude-bottle.agent") == "tester"
+            and c.labels.get("dev.claude-bottle.id") != bottle_id] == []  # fmt: skip
+
+
+def test_stop_rescues_the_work_over_the_same_connection_and_leaves_nothing(started, remote, client, tmp_path):
+    bottle_id, _ = started
+    work = (
+        f"cd ~/work && git clone -q forge-git:{REPO} app && cd app && {GIT} commit -q --allow-empty -m 'far work'"
+        " && echo draft > notes.md"
+    )
+    sh(remote, bottle_id, work)
+    data_home = tmp_path / "data"
+    stopped = bottle_launch("stop", bottle_id, env={**remote.env, "XDG_DATA_HOME": str(data_home)})
     assert stopped.returncode == 0, stopped.stderr
+    assert "app: 1 commit not pushed, 1 untracked file" in stopped.stderr, stopped.stderr
+    (folder,) = (data_home / "claude-bottle" / "rescued" / "tester").iterdir()
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(folder / "app" / "commits.bundle"), str(clone)], check=True)
+    log = subprocess.run(["git", "-C", str(clone), "log", "--format=%s"], capture_output=True, text=True).stdout
+    assert "far work" in log, log
+    assert "draft" in (folder / "app" / "changes.patch").read_text()
     assert leftovers(remote.client(), bottle_id) == []
     assert leftovers(client, bottle_id) == []
 

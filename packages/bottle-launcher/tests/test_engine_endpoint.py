@@ -64,3 +64,21 @@ def test_a_context_is_read_from_docker_context_or_the_clis_current_one(config):
 def test_a_missing_context_is_a_clear_error(config):
     with pytest.raises(LaunchError, match="Docker context 'nowhere' does not exist"):
         find_endpoint({"DOCKER_CONTEXT": "nowhere"})
+
+
+def test_an_ssh_transport_failure_is_an_error_with_a_hint_not_a_traceback(monkeypatch):
+    """docker-py's ssh transport raises paramiko's own errors from any call; the one a stock sshd
+    gives a bottle's start (more sessions at once than MaxSessions) is named with its fix."""
+    import paramiko
+    from bottle_launcher.cli import cli, lifecycle
+    from click.testing import CliRunner
+
+    def refuse() -> None:
+        raise paramiko.ChannelException(2, "Connect failed")
+
+    monkeypatch.setattr(lifecycle, "open_backend", refuse)
+    result = CliRunner().invoke(cli, ["ps"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    said = "error: the ssh connection to the Docker engine failed: ChannelException(2, 'Connect failed')"
+    assert said in result.output
+    assert "MaxSessions 64" in result.output

@@ -16,6 +16,12 @@ from bottle_manifest import ManifestError
 
 from ..errors import LaunchError
 
+# Measured against a stock sshd: a bottle's start holds more streams at once than its 10.
+SSH_HINT = (
+    "over ssh:// each stream to the engine is a session of one ssh connection, and sshd allows 10 at once "
+    "(MaxSessions); set `MaxSessions 64` in the engine host's sshd_config, or reach the engine over tcp:// with TLS"
+)
+
 
 class AgentDefaultGroup(click.Group):
     """`lazy` names each subcommand's "module:attribute" within this package. A command's module,
@@ -56,3 +62,11 @@ class AgentDefaultGroup(click.Group):
             if exc.hint:
                 click.echo(f"hint: {exc.hint}", err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:
+            # An ssh:// engine: docker-py's ssh transport (paramiko) raises its own errors from any
+            # call. Not imported here: most commands never load paramiko.
+            if not type(exc).__module__.startswith("paramiko"):
+                raise
+            click.echo(f"error: the ssh connection to the Docker engine failed: {exc!r}", err=True)
+            click.echo(f"hint: {SSH_HINT}", err=True)
+            sys.exit(1)

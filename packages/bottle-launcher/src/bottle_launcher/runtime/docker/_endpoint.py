@@ -1,7 +1,7 @@
 """Which engine the launcher talks to, found as the docker CLI finds it: DOCKER_HOST (with
 DOCKER_TLS_VERIFY and DOCKER_CERT_PATH), else DOCKER_CONTEXT, else the current context of the
-CLI's config, else the local socket. The same answer serves the SDK client and the `docker`
-CLI that builds images, so both reach one engine.
+CLI's config, else the local socket. The `docker` CLI that builds images applies the same rules
+to the same environment, so the SDK client and the builds reach one engine.
 
 Nothing of a bottle is read from the engine's filesystem or written to it except through the API
 (archives, exec streams), so a remote engine needs no more than this connection."""
