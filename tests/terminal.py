@@ -16,12 +16,19 @@ PROMPT = "\u276f"  # the sign at the start of claude's input line
 
 
 class Terminal:
-    def __init__(self, args: list[str], env: dict[str, str] | None = None, rows: int = ROWS, columns: int = COLUMNS):
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str] | None = None,
+        rows: int = ROWS,
+        columns: int = COLUMNS,
+        cwd: str | None = None,
+    ):
         self.screen = pyte.Screen(columns, rows)
         self.stream = pyte.ByteStream(self.screen)
         self.transcript = b""  # every byte, for failure messages and text that scrolled away
         argv, full_env = launcher_command(*args, env={"TERM": "xterm-256color", **(env or {})})
-        self.child = pexpect.spawn(argv[0], argv[1:], env=full_env, dimensions=(rows, columns), timeout=5)
+        self.child = pexpect.spawn(argv[0], argv[1:], env=full_env, dimensions=(rows, columns), timeout=5, cwd=cwd)
         self.exited = False
 
     # -- reading -------------------------------------------------------------------------

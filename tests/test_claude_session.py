@@ -200,6 +200,54 @@ def test_with_permission_prompts_off_a_tool_runs_without_asking(client, setup, a
     assert leftovers(client, bottle_id) == []
 
 
+def _git(repo: Path, *args: str) -> str:
+    command = ["git", "-c", "user.name=me", "-c", "user.email=me@test", "-C", str(repo), *args]
+    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, setup, tmp_path):
+    """`cd project && bottle-launch runner --workspace .`: claude starts in its clone of the
+    project, and what it commits and pushes arrives in the project under refs/remotes/bottle/
+    while the session runs. The user's branch, index and uncommitted edit are untouched."""
+    project = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", "-b", "feature", str(project)], check=True)
+    (project / "app.py").write_text("print('v1')\n")
+    _git(project, "add", "app.py")
+    _git(project, "commit", "-qm", "mine")
+    (project / "app.py").write_text("print('v2, not committed')\n")
+    before = (
+        _git(project, "rev-parse", "HEAD"),
+        _git(project, "status", "--porcelain"),
+        (project / "app.py").read_text(),
+    )
+    terminal = Terminal(setup.start_args("runner", "--workspace", "."), env=setup.env, cwd=str(project))
+    arrived = None
+    try:
+        screen = terminal.wait_for(input_box_ready, "claude's input box", timeout=120)
+        assert "work/project" in screen, screen  # claude's welcome names the folder it works in
+        bottle_id = _bottle_of(client, "runner")
+        terminal.type("please commit-and-push now")
+        terminal.wait_for_text("STANDIN-TOOL-DONE")
+        for _ in range(60):  # fetched back as soon as the gate says it took the push
+            arrived = _git(project, "for-each-ref", "--format=%(refname) %(subject)", "refs/remotes/bottle/runner/")
+            if arrived:
+                break
+            terminal.pump(0.5)
+        terminal.type("/exit")
+        assert terminal.wait_for_exit(timeout=90) == 0
+    finally:
+        terminal.close()
+    assert arrived == "refs/remotes/bottle/runner/feature made by claude in the bottle", terminal.transcript[-3000:]
+    assert "from bottle" in terminal.transcript.decode(errors="replace")  # the user was told what arrived
+    after = (
+        _git(project, "rev-parse", "HEAD"),
+        _git(project, "status", "--porcelain"),
+        (project / "app.py").read_text(),
+    )
+    assert after == before
+    assert leftovers(client, bottle_id) == []
+
+
 def _launch(setup: Setup, *command: str) -> subprocess.CompletedProcess[str]:
     return bottle_launch(*setup.start_args("talker"), "--", *command, env=setup.env, timeout=300)
 

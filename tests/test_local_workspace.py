@@ -10,10 +10,12 @@ branch, index and working tree are byte-identical before and after.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import secrets
 import string
 import subprocess
+import tarfile
 import time
 from pathlib import Path
 
@@ -22,7 +24,8 @@ from e2e_helpers import bottle_launch, launch_yes, launcher_command, leftovers
 
 GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]
 AGENT_GIT = "git -c user.name=agent -c user.email=agent@test"
-WORK = "/home/claude/work/project"
+WORKDIR = "/home/claude/work"
+WORK = f"{WORKDIR}/project"
 
 
 def git(repo: Path, *args: str) -> str:
@@ -192,3 +195,41 @@ def test_with_changes_brings_the_uncommitted_edit_as_a_commit(manifest, upstream
         bottle_launch("stop", bottle_id)
     assert snapshot(project) == before
     assert git(project, "for-each-ref", "refs/claude-bottle") == ""  # the moment's ref is gone
+
+
+def test_a_clone_the_helper_cannot_unpack_is_an_error_and_leaves_nothing(client):
+    """The agent's clone is unpacked into its fresh volume by a helper container's tar. One that
+    tar refuses is a LaunchError naming the volume, and the helper is gone; the same helper
+    unpacks a good archive with the agent's ownership (the control)."""
+    from bottle_launcher.errors import LaunchError
+    from bottle_launcher.runtime.docker import DockerBackend
+    from bottle_launcher.runtime.docker._seed import seed_volume
+
+    image = DockerBackend(client).image("agent")
+    labels = {"claude-bottle.test": secrets.token_hex(4)}
+    good = io.BytesIO()
+    with tarfile.open(fileobj=good, mode="w") as tar:
+        entry = tarfile.TarInfo("app/readme.txt")
+        entry.size, entry.uid, entry.gid = 3, 1000, 1000
+        tar.addfile(entry, io.BytesIO(b"hi\n"))
+    volumes = [client.volumes.create(f"bottle-test-seed-{secrets.token_hex(3)}") for _ in range(2)]
+    try:
+        seed_volume(
+            client.api, image, f"{volumes[0].name}-seed", labels, volumes[0].name, WORKDIR, "1000", good.getvalue()
+        )
+        listed = client.containers.run(
+            image, entrypoint=["stat", "-c", "%u %n", ".", "app/readme.txt"], working_dir=WORKDIR, remove=True,
+            network_disabled=True, volumes={volumes[0].name: {"bind": WORKDIR, "mode": "ro"}},
+        ).decode()  # fmt: skip
+        assert listed.split() == ["1000", ".", "1000", "app/readme.txt"]
+        with pytest.raises(LaunchError, match=f"into volume {volumes[1].name} failed .*does not look like a tar"):
+            seed_volume(
+                client.api, image, f"{volumes[1].name}-seed", labels, volumes[1].name, WORKDIR, "1000", b"x" * 20480
+            )
+        assert (
+            client.containers.list(all=True, filters={"label": f"claude-bottle.test={labels['claude-bottle.test']}"})
+            == []
+        )
+    finally:
+        for volume in volumes:
+            volume.remove(force=True)

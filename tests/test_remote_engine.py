@@ -222,6 +222,25 @@ def test_an_ssh_engine_url_reaches_it_too(started, remote, tmp_path):
             and c.labels.get("dev.claude-bottle.id") != bottle_id] == []  # fmt: skip
 
 
+def test_a_local_workspace_reaches_the_remote_engine(remote, tmp_path):
+    """The workspace's mirror and clone are made here and cross the same connection: the clone
+    streams into a helper's tar, which must end by itself, since TLS cannot half-close."""
+    project = tmp_path / "project"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(project)], check=True)
+    (project / "app.py").write_text("print('here')\n")
+    subprocess.run([*GIT.split(), "-C", str(project), "add", "app.py"], check=True)
+    subprocess.run([*GIT.split(), "-C", str(project), "commit", "-q", "-m", "made on this machine"], check=True)
+    manifest = tmp_path / "claude-bottle.json"
+    manifest.write_text(json.dumps({"bottles": {"b": {}}, "agents": {"tester": {"bottle": "b"}}}))
+    script = "cd ~/work/project && git --no-pager log --format=%s && git status --porcelain | wc -l && cat app.py"
+    ran = bottle_launch(
+        "tester", "--manifest", str(manifest), "--yes", "--workspace", str(project), "--", "sh", "-c", script,
+        env=remote.env, timeout=300,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.split() == ["made", "on", "this", "machine", "0", "print('here')"], ran.stdout
+
+
 def test_stop_rescues_the_work_over_the_same_connection_and_leaves_nothing(started, remote, client, tmp_path):
     bottle_id, _ = started
     work = (

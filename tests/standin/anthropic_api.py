@@ -7,6 +7,8 @@ private CA, for every name the container is aliased as. Each request is printed 
 The Messages API answers by the last user turn:
 - a tool result: "STANDIN-TOOL-DONE";
 - text naming `make-the-file`: a `tool_use` block, Bash `echo hi > f`;
+- text naming `commit-and-push`: a `tool_use` block, Bash committing every change in the current
+  folder and pushing its branch to origin;
 - text naming `question-<word>`: "answer-<word> from the stand-in";
 - anything else (title generation, quota checks): "ok".
 Streamed (SSE) when the request asks for it, JSON otherwise.
@@ -64,6 +66,13 @@ def reply_for(body: dict) -> list[dict]:
     tools = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
     if "make-the-file" in joined and "Bash" in tools:
         command = {"command": "echo hi > f", "description": "Write hi to f"}
+        return [{"type": "tool_use", "id": _next_id("toolu"), "name": "Bash", "input": command}]
+    if "commit-and-push" in joined and "Bash" in tools:
+        script = (
+            "echo 'by claude' > claude.txt && git add -A && git -c user.name=claude -c user.email=claude@bottle "
+            "commit -qm 'made by claude in the bottle' && git push -q origin HEAD && echo PUSHED"
+        )
+        command = {"command": script, "description": "Commit and push"}
         return [{"type": "tool_use", "id": _next_id("toolu"), "name": "Bash", "input": command}]
     found = re.search(r"question-(\w+)", joined)
     if found:

@@ -43,7 +43,7 @@ def test_an_engine_is_remote_unless_it_is_a_local_socket_or_loopback(url, remote
 def test_docker_host_wins_and_is_named_with_where_it_came_from(config):
     endpoint = find_endpoint({"DOCKER_HOST": "tcp://10.1.2.3:2376", "DOCKER_CONTEXT": "other"})
     assert (endpoint.url, endpoint.source) == ("tcp://10.1.2.3:2376", "DOCKER_HOST")
-    line = endpoint.describe("box", "27.5.1")
+    line = endpoint.describe({"Name": "box", "ServerVersion": "27.5.1"})
     assert line == "box (Docker 27.5.1) at tcp://10.1.2.3:2376 (remote, from DOCKER_HOST)"
 
 

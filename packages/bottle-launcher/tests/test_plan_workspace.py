@@ -88,10 +88,11 @@ def test_an_archived_clone_goes_into_a_fresh_working_folder_and_is_not_cloned_ag
     app = Checkout("workspace/app", "git-gate:workspace/app", "app", archived=True)
     docs = Checkout("demo/docs", "forge:demo/docs", "docs")
     runtime = build_runtime_plan(plan(app, docs), LaunchOptions(bottle_id="x1", workspace_clone=b"tar"))
-    assert [(a.directory, a.data) for a in runtime.agent.archives] == [("/home/claude/work", b"tar")]
+    assert [(v.seed, runtime.agent.mounts[v.name]) for v in runtime.volumes] == [(b"tar", "/home/claude/work")]
     script = checkout_script(runtime.plan)
     assert script is not None and "forge:demo/docs" in script and "workspace/app" not in script
     assert checkout_script(plan(app)) is None
     # A persisted folder may hold the last session's work: nothing is unpacked over it.
     persisting = replace(plan(app), persist=True, project="/home/me/project")
-    assert build_runtime_plan(persisting, LaunchOptions(bottle_id="x1", workspace_clone=b"tar")).agent.archives == ()
+    persisted = build_runtime_plan(persisting, LaunchOptions(bottle_id="x1", workspace_clone=b"tar")).volumes
+    assert persisted and all(v.seed == b"" for v in persisted)

@@ -28,9 +28,7 @@ def doctor() -> None:
     except LaunchError as exc:
         report(False, f"Docker engine: {exc}", "start Docker, or set DOCKER_HOST to a running engine")
         sys.exit(1)
-    report(
-        True, "Docker engine " + endpoint.describe(str(info.get("Name") or ""), str(info.get("ServerVersion") or ""))
-    )
+    report(True, "Docker engine " + endpoint.describe(info))
     runtimes = sorted((info.get("Runtimes") or {}).keys())
     gvisor = detect_runtime(client)
     uses = f"bottles use {gvisor}" if gvisor else "gVisor not registered"

@@ -20,7 +20,6 @@ from ._resources import AGENT, EngineLimits, Limits, bottle_limits, choose_cpuse
 from ._runtime import (
     AGENT_CA,
     LABEL,
-    ArchiveSpec,
     ContainerSpec,
     FileSpec,
     LaunchOptions,
@@ -44,7 +43,6 @@ __all__ = [
     "EgressSidecar",
     "EngineLimits",
     "EnvVar",
-    "ArchiveSpec",
     "FileSpec",
     "GitRemote",
     "ID_LABEL",

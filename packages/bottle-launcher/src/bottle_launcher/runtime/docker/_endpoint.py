@@ -42,8 +42,10 @@ class Endpoint:
         host = parsed.hostname or ""
         return parsed.scheme == "ssh" or (host not in LOCAL_NAMES and not _loopback(host))
 
-    def describe(self, name: str = "", version: str = "") -> str:
-        """One line for the preflight and doctor: which engine, where, local or remote."""
+    def describe(self, info: Mapping[str, Any] | None = None) -> str:
+        """One line for the preflight and doctor: which engine (from its `docker info`), where,
+        local or remote."""
+        name, version = str((info or {}).get("Name") or ""), str((info or {}).get("ServerVersion") or "")
         what = " ".join(part for part in (name, version and f"(Docker {version})") if part)
         where = "remote" if self.remote else "local"
         return f"{what + ' at ' if what else ''}{self.url} ({where}, from {self.source})"
