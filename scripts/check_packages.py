@@ -3,7 +3,7 @@
 
 For each packages/*/pyproject.toml: build the sdist and the wheel (in a temporary folder, never
 in packages/), `twine check --strict` them, look inside both archives (the LICENSE file, the
-PEP 639 metadata, no build debris, whatever the wheel force-includes), check the version ranges
+PEP 639 metadata, no build debris, the image contexts the wheel bundles), check the version ranges
 the packages pin on each other, then install each wheel alone into a fresh venv (its declared
 dependencies only: ours from the wheels just built, third-party ones from the index) and import
 it there. The tox environment `packages` runs it (it needs `build` and `twine`).
@@ -21,7 +21,6 @@ import importlib.util
 import io
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -57,12 +56,6 @@ MUST_NOT_INSTALL: dict[str, tuple[tuple[str, str], ...]] = {
 # The wire contract between the launcher and the gates: whoever depends on it must pin exactly
 # its current major.minor, so that both sides of the process boundary speak the same version.
 CONTRACT = "bottle-contract"
-
-# Wheels that cannot be built from their own sdist, and why: they are built from the source tree
-# (as they must be published), and a probe checks that the reason still holds.
-WHEEL_NOT_FROM_SDIST: dict[str, str] = {
-    "bottle-launcher": "its wheel force-includes ../../images and the gate packages, which its sdist does not carry",
-}
 
 # Run in a package's fresh venv after its import; "{python}" is the venv's interpreter.
 SMOKE: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -203,34 +196,10 @@ def build_command() -> list[str]:
 
 def build(package: Package, work: Path) -> None:
     out = work / "build" / package.name
-    if package.name in WHEEL_NOT_FROM_SDIST:
-        run([*build_command(), "--sdist", "--wheel", "--outdir", out, package.folder], cwd=work)
-    else:
-        # The default: the sdist, then the wheel built from it (so the sdist is known to be whole).
-        run([*build_command(), "--outdir", out, package.folder], cwd=work)
+    # The sdist, then the wheel built from it (so the sdist is known to be whole).
+    run([*build_command(), "--outdir", out, package.folder], cwd=work)
     package.sdist = only(out.glob("*.tar.gz"), "sdist")
     package.wheel = only(out.glob("*.whl"), "wheel")
-    if package.name in WHEEL_NOT_FROM_SDIST:
-        probe_wheel_from_sdist(package, work)
-
-
-def probe_wheel_from_sdist(package: Package, work: Path) -> None:
-    assert package.sdist is not None
-    unpacked = work / "sdist-probe" / package.name
-    with tarfile.open(package.sdist) as archive:
-        archive.extractall(unpacked, filter="data")
-    source = only((p for p in unpacked.iterdir() if p.is_dir()), "folder in the sdist")
-    try:
-        run([*build_command(), "--wheel", "--outdir", work / "sdist-probe-out", source], cwd=work)
-    except Failure as failure:
-        lines = [line.strip() for line in str(failure).splitlines()]
-        errors = [line for line in lines if re.match(r"^\w+(Error|Exception): ", line)]
-        why = errors[-1] if errors else lines[-1]
-        package.notes.append(f"known: no wheel from its sdist ({WHEEL_NOT_FROM_SDIST[package.name]}): {why}")
-        return
-    package.problems.append(
-        f"its wheel now builds from its sdist: take it out of WHEEL_NOT_FROM_SDIST in {Path(__file__).name}"
-    )
 
 
 def leftovers() -> set[Path]:
@@ -323,22 +292,18 @@ def check_wheel(package: Package) -> None:
         package.problems.append(f"wheel: Name {metadata['Name']!r} is not {package.name!r}")
     if debris := debris_in(names):
         package.problems.append(f"wheel: build debris {debris[:5]}")
-    check_force_include(package, set(names))
+    check_bundled(package, set(names))
 
 
-def check_force_include(package: Package, names: set[str]) -> None:
-    """Every file that [tool.hatch.build.targets.wheel.force-include] names is in the wheel."""
-    forced = (
-        package.pyproject.get("tool", {})
-        .get("hatch", {})
-        .get("build", {})
-        .get("targets", {})
-        .get("wheel", {})
-        .get("force-include", {})
-    )
+def check_bundled(package: Package, names: set[str]) -> None:
+    """Every file the build hook bundles ([tool.hatch.build.hooks.custom.bundle], name in _data =
+    path from the package's folder) is in the wheel, under <module>/_data."""
+    bundle = package.pyproject.get("tool", {}).get("hatch", {}).get("build", {}).get("hooks", {})
+    bundle = bundle.get("custom", {}).get("bundle", {})
     count = 0
-    for source_text, destination in forced.items():
+    for name, source_text in bundle.items():
         source = (package.folder / source_text).resolve()
+        destination = f"{package.module}/_data/{name}"
         if source.is_dir():
             wanted = {
                 f"{destination}/{path.relative_to(source).as_posix()}"
@@ -349,10 +314,10 @@ def check_force_include(package: Package, names: set[str]) -> None:
             wanted = {destination}
         missing = sorted(wanted - names)
         if missing:
-            package.problems.append(f"wheel: force-included {source_text} lacks {missing[:5]}")
+            package.problems.append(f"wheel: bundled {source_text} lacks {missing[:5]}")
         count += len(wanted)
     if count:
-        package.notes.append(f"wheel carries its {count} force-included files ({', '.join(forced)})")
+        package.notes.append(f"wheel carries its {count} bundled files ({', '.join(bundle.values())})")
 
 
 # --- version ranges --------------------------------------------------------------------------

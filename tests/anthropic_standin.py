@@ -34,6 +34,8 @@ STANDIN_HOSTS = (
 )
 
 _SCRIPT = Path(__file__).parent / "standin" / "anthropic_api.py"
+# The stand-in host its `fetch-the-page` tool call fetches: not on the default allowlist.
+PAGE_HOST = next(line.split('"')[1] for line in _SCRIPT.read_text().splitlines() if line.startswith("PAGE_HOST = "))
 
 
 @dataclass(frozen=True)

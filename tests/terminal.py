@@ -3,6 +3,7 @@ emulator (pyte), so tests read the screen a user would see, not a byte stream.""
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Callable
 
@@ -13,6 +14,7 @@ from e2e_helpers import launcher_command
 ROWS, COLUMNS = 40, 120
 RULE = "─" * 20  # claude draws its input box between two rules
 PROMPT = "\u276f"  # the sign at the start of claude's input line
+CLOSE_TIMEOUT = 90  # seconds for the launcher to remove its bottle after SIGHUP
 
 
 class Terminal:
@@ -87,8 +89,15 @@ class Terminal:
         self.child.setwinsize(rows, columns)
 
     def close(self) -> None:
-        if not self.exited:
-            self.child.close(force=True)
+        """Close the terminal as a person's window closing does (SIGHUP), and give the launcher
+        time to remove its bottle; pexpect's own close follows SIGHUP within a second with SIGINT
+        and SIGKILL, which left the bottle behind when a test failed."""
+        if not self.exited and self.child.isalive():
+            self.child.kill(signal.SIGHUP)
+            deadline = time.monotonic() + CLOSE_TIMEOUT
+            while self.child.isalive() and time.monotonic() < deadline:
+                self.pump(0.2)
+        self.child.close(force=True)
 
 
 def input_box_ready(screen: str) -> bool:

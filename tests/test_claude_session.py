@@ -21,7 +21,7 @@ from typing import get_args
 
 import docker
 import pytest
-from anthropic_standin import Request, make_standin_ca, recorded, start_standin
+from anthropic_standin import PAGE_HOST, Request, make_standin_ca, recorded, start_standin
 from bottle_manifest._models import PermissionMode
 from e2e_helpers import LABEL, bottle_launch, leftovers
 from terminal import Terminal, input_box_ready
@@ -245,6 +245,32 @@ def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, set
         (project / "app.py").read_text(),
     )
     assert after == before
+    assert leftovers(client, bottle_id) == []
+
+
+def test_a_host_allowed_while_claude_runs_is_reached_at_its_next_try(client, setup):
+    """claude's fetch of a host off the allowlist is refused; the person runs `bottle-launch allow`
+    on the host, and claude's next try in the same session gets the page. The end-of-session
+    summary still names the refusal."""
+    terminal = Terminal(setup.start_args("runner"), env=setup.env)
+    try:
+        terminal.wait_for(input_box_ready, "claude's input box", timeout=120)
+        bottle_id = _bottle_of(client, "runner")
+        terminal.type("please fetch-the-page now")
+        screen = terminal.wait_for_text("FETCH-REFUSED-42")
+        assert "403" in screen and "PAGE-BODY-OK" not in screen, screen
+        terminal.wait_for(input_box_ready, "the input box after the refusal")
+        allowed = bottle_launch("allow", bottle_id, PAGE_HOST)
+        assert allowed.returncode == 0, allowed.stderr
+        terminal.type("please fetch-the-page again")
+        screen = terminal.wait_for_text(f"PAGE-BODY-OK from {PAGE_HOST}")
+        terminal.wait_for(input_box_ready, "the input box after the page")
+        terminal.type("/exit")
+        assert terminal.wait_for_exit(timeout=90) == 0
+    finally:
+        terminal.close()
+    ended = terminal.transcript.decode(errors="replace").split(SUMMARY, 1)
+    assert len(ended) == 2 and PAGE_HOST in ended[1], ended[-1][-2000:]
     assert leftovers(client, bottle_id) == []
 
 

@@ -5,8 +5,13 @@ private CA, for every name the container is aliased as. Each request is printed 
 (`{"request": {...}}`) so the test sees exactly what left the egress gate, Authorization included.
 
 The Messages API answers by the last user turn:
-- a tool result: "STANDIN-TOOL-DONE";
+- a tool result: "STANDIN-TOOL-DONE", then what the tool printed (its last lines), as a model
+  tells the person what happened (this client shows a command's output collapsed);
 - text naming `make-the-file`: a `tool_use` block, Bash `echo hi > f`;
+- text naming `fetch-the-page`: a `tool_use` block, Bash fetching https://storage.googleapis.com/page
+  (a stand-in host that is not on the default allowlist), or saying FETCH-REFUSED-42 (a text the
+  command itself does not show);
+- GET /page: "PAGE-BODY-OK from <host>";
 - text naming `commit-and-push`: a `tool_use` block, Bash committing every change in the current
   folder and pushing its branch to origin;
 - text naming `question-<word>`: "answer-<word> from the stand-in";
@@ -24,6 +29,7 @@ import sys
 import threading
 import time
 
+PAGE_HOST = "storage.googleapis.com"
 _lock = threading.Lock()
 _counter = [0]
 
@@ -44,6 +50,15 @@ def _texts(content: object) -> list[str]:
     return texts
 
 
+def _tool_output(body: dict) -> str:
+    """The text of the last user message's tool results."""
+    for message in reversed(body.get("messages") or []):
+        if message.get("role") == "user" and isinstance(message.get("content"), list):
+            results = [b for b in message["content"] if isinstance(b, dict) and b.get("type") == "tool_result"]
+            return "\n".join(text for b in results for text in _texts(b.get("content")))
+    return ""
+
+
 def _last_user_turn(body: dict) -> tuple[list[str], bool]:
     """The last user message's texts, and whether it carries a tool result."""
     for message in reversed(body.get("messages") or []):
@@ -61,11 +76,18 @@ def reply_for(body: dict) -> list[dict]:
     """The content blocks of the answer."""
     texts, has_result = _last_user_turn(body)
     if has_result:
-        return [{"type": "text", "text": "STANDIN-TOOL-DONE"}]
+        said = " / ".join(_tool_output(body).strip().splitlines()[-3:])[:300]
+        return [{"type": "text", "text": f"STANDIN-TOOL-DONE. The tool said: {said}" if said else "STANDIN-TOOL-DONE"}]
     joined = "\n".join(texts)
     tools = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict)}
     if "make-the-file" in joined and "Bash" in tools:
         command = {"command": "echo hi > f", "description": "Write hi to f"}
+        return [{"type": "tool_use", "id": _next_id("toolu"), "name": "Bash", "input": command}]
+    if "fetch-the-page" in joined and "Bash" in tools:
+        command = {
+            "command": f"curl -sS https://{PAGE_HOST}/page || echo FETCH-REFUSED-$((6 * 7))",
+            "description": "Fetch",
+        }
         return [{"type": "tool_use", "id": _next_id("toolu"), "name": "Bash", "input": command}]
     if "commit-and-push" in joined and "Bash" in tools:
         script = (
@@ -186,6 +208,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path.endswith("CHANGELOG.md"):
             self._text(200, "# Changelog\n\n## 0.0.1\n\n- stand-in\n", "text/markdown")
+        elif path == "/page":
+            self._text(200, f"PAGE-BODY-OK from {self.headers.get('Host')}\n")
         elif path == "/api/hello":
             self._json(200, {"message": "hello"})
         elif path == "/api/oauth/profile":

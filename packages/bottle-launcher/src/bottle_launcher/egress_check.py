@@ -55,16 +55,20 @@ class Verdict:
     host: str
     port: int
     mode: str
-    steps: list[Step] = field(default_factory=list)
+    gate: Decision = field(default_factory=Decision)  # the gate's own decision, its steps worded for a user
     allow_now: str | None = None  # a running bottle's refusal `bottle-launch allow` undoes: the command
 
     @property
+    def steps(self) -> tuple[Step, ...]:
+        return self.gate.steps
+
+    @property
     def allowed(self) -> bool:
-        return all(step.allowed for step in self.steps)
+        return self.gate.allowed
 
     @property
     def refusal(self) -> Step | None:
-        return next((step for step in self.steps if not step.allowed), None)
+        return self.gate.refusal
 
     @property
     def decision(self) -> str:
@@ -190,12 +194,12 @@ def judge(
 
 def judge_policy(policy: Policy, url: str, request: Request, resolver: Resolver | None = resolve) -> Verdict:
     decision = evaluate(policy, request, resolver)
-    steps = [_worded(step, decision, policy) for step in decision.steps]
+    worded = replace(decision, steps=tuple(_worded(step, decision, policy) for step in decision.steps))
     refusal = decision.refusal
     allow_now = None
     if refusal is not None and refusal.rule in LIVE_RULES and policy.config.bottle_id:
         allow_now = allow_command(policy.config.bottle_id, request.host)
-    return Verdict(url, request.host, request.port, policy.config.mode, steps, allow_now)
+    return Verdict(url, request.host, request.port, policy.config.mode, worded, allow_now)
 
 
 def _worded(step: Step, decision: Decision, policy: Policy) -> Step:
