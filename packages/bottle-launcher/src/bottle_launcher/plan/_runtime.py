@@ -44,9 +44,9 @@ class VolumeSpec:
     name: str
     labels: dict[str, str]
     persistent: bool = False  # kept when the bottle is removed; reused by the agent's next bottle
-    # A tar unpacked into the volume as it is made, before any container starts (its entries
-    # carry their owner). The backend seeds it alongside the gates' start, where it costs the
-    # agent nothing: unpacking 10,000 files took 2.2 to 7.6 s on this machine's disk (measured).
+    # A tar unpacked into the fresh volume before the agent's command runs (its entries carry
+    # their owner). The backend unpacks it alongside the gates' start, off the agent's path:
+    # unpacking 10,000 files took 2.2 to 7.6 s on this machine's disk (measured).
     seed: bytes = field(default=b"", repr=False)
 
 
