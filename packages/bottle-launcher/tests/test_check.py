@@ -15,6 +15,7 @@ import bottle_manifest
 import pytest
 from bottle_launcher.egress_check import check
 from bottle_launcher.plan import build_plan
+from launcher_helpers import plan_of, private, public, write_manifest
 
 MANIFEST = {
     "bottles": {
@@ -33,22 +34,12 @@ MANIFEST = {
 
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "claude-bottle.json"
-    path.write_text(json.dumps(MANIFEST))
-    return path
+    return write_manifest(tmp_path, MANIFEST)
 
 
 @pytest.fixture
 def plan(manifest: Path):
-    return build_plan(bottle_manifest.load(manifest, home=manifest.parent).agent("helper"))
-
-
-def public(host: str, port: int) -> list[str]:
-    return ["93.184.215.14"]
-
-
-def private(host: str, port: int) -> list[str]:
-    return ["192.168.7.7"]
+    return plan_of(manifest)
 
 
 def test_an_allowlisted_public_host_is_allowed_and_its_credential_named(plan):

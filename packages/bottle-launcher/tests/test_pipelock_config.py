@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import bottle_manifest
 from bottle_launcher.egress import pipelock_config, pipelock_yaml
-from bottle_launcher.plan import build_plan, internal_ranges
+from bottle_launcher.plan import internal_ranges
+from launcher_helpers import plan_of, write_manifest
 
 DATA = Path(__file__).parent / "data"
 MANIFEST = {
@@ -32,9 +32,7 @@ MANIFEST = {
 def plan(tmp_path: Path, **egress: Any):
     data = json.loads(json.dumps(MANIFEST))
     data["bottles"]["dev"]["egress"].update(egress)
-    path = tmp_path / "claude-bottle.json"
-    path.write_text(json.dumps(data))
-    return build_plan(bottle_manifest.load(path, home=tmp_path).agent("helper"))
+    return plan_of(write_manifest(tmp_path, data))
 
 
 def key_paths(data: dict[str, Any], prefix: str = "") -> list[str]:

@@ -20,6 +20,7 @@ from bottle_launcher.egress import backend_for
 from bottle_launcher.egress_check import check
 from bottle_launcher.errors import LaunchError
 from bottle_launcher.plan import EgressRule, build_plan, describe, egress_config
+from launcher_helpers import plan_of, public, write_manifest
 from rich.console import Console
 
 TOKEN = "gh-token-0123456789abcdef"
@@ -43,18 +44,12 @@ MANIFEST = {
 
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "claude-bottle.json"
-    path.write_text(json.dumps(MANIFEST))
-    return path
+    return write_manifest(tmp_path, MANIFEST)
 
 
 @pytest.fixture
 def plan(manifest: Path):
-    return build_plan(bottle_manifest.load(manifest, home=manifest.parent).agent("helper"))
-
-
-def public(host: str, port: int) -> list[str]:
-    return ["93.184.215.14"]
+    return plan_of(manifest)
 
 
 def test_the_plan_keeps_the_host_list_and_adds_the_rules(plan):
