@@ -12,6 +12,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 LABEL = "dev.claude-bottle.id"
+HOST_GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]  # the person's git, on this machine
+
+
+def host_git(repo: Path, *args: str) -> str:
+    """git in a repository on this machine, as its owner; its output, stripped."""
+    return subprocess.run(
+        [*HOST_GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def launcher_command(*args: str, env: dict[str, str] | None = None) -> tuple[list[str], dict[str, str]]:

@@ -23,7 +23,7 @@ import docker
 import pytest
 from anthropic_standin import PAGE_HOST, Request, make_standin_ca, recorded, start_standin
 from bottle_manifest._models import PermissionMode
-from e2e_helpers import LABEL, bottle_launch, leftovers
+from e2e_helpers import LABEL, bottle_launch, host_git, leftovers
 from terminal import Terminal, input_box_ready
 from upstreams import KeyPair
 
@@ -200,11 +200,6 @@ def test_with_permission_prompts_off_a_tool_runs_without_asking(client, setup, a
     assert leftovers(client, bottle_id) == []
 
 
-def _git(repo: Path, *args: str) -> str:
-    command = ["git", "-c", "user.name=me", "-c", "user.email=me@test", "-C", str(repo), *args]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
-
-
 def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, setup, tmp_path):
     """`cd project && bottle-launch runner --workspace .`: claude starts in its clone of the
     project, and what it commits and pushes arrives in the project under refs/remotes/bottle/
@@ -212,12 +207,12 @@ def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, set
     project = tmp_path / "project"
     subprocess.run(["git", "init", "-q", "-b", "feature", str(project)], check=True)
     (project / "app.py").write_text("print('v1')\n")
-    _git(project, "add", "app.py")
-    _git(project, "commit", "-qm", "mine")
+    host_git(project, "add", "app.py")
+    host_git(project, "commit", "-qm", "mine")
     (project / "app.py").write_text("print('v2, not committed')\n")
     before = (
-        _git(project, "rev-parse", "HEAD"),
-        _git(project, "status", "--porcelain"),
+        host_git(project, "rev-parse", "HEAD"),
+        host_git(project, "status", "--porcelain"),
         (project / "app.py").read_text(),
     )
     terminal = Terminal(setup.start_args("runner", "--workspace", "."), env=setup.env, cwd=str(project))
@@ -229,7 +224,7 @@ def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, set
         terminal.type("please commit-and-push now")
         terminal.wait_for_text("STANDIN-TOOL-DONE")
         for _ in range(60):  # fetched back as soon as the gate says it took the push
-            arrived = _git(project, "for-each-ref", "--format=%(refname) %(subject)", "refs/remotes/bottle/runner/")
+            arrived = host_git(project, "for-each-ref", "--format=%(refname) %(subject)", "refs/remotes/bottle/runner/")
             if arrived:
                 break
             terminal.pump(0.5)
@@ -240,8 +235,8 @@ def test_claude_works_in_the_local_workspace_and_its_push_comes_back(client, set
     assert arrived == "refs/remotes/bottle/runner/feature made by claude in the bottle", terminal.transcript[-3000:]
     assert "from bottle" in terminal.transcript.decode(errors="replace")  # the user was told what arrived
     after = (
-        _git(project, "rev-parse", "HEAD"),
-        _git(project, "status", "--porcelain"),
+        host_git(project, "rev-parse", "HEAD"),
+        host_git(project, "status", "--porcelain"),
         (project / "app.py").read_text(),
     )
     assert after == before

@@ -20,16 +20,11 @@ import time
 from pathlib import Path
 
 import pytest
-from e2e_helpers import bottle_launch, launch_yes, launcher_command, leftovers
+from e2e_helpers import bottle_launch, host_git, launch_yes, launcher_command, leftovers
 
-GIT = ["git", "-c", "user.name=me", "-c", "user.email=me@test"]
 AGENT_GIT = "git -c user.name=agent -c user.email=agent@test"
 WORKDIR = "/home/claude/work"
 WORK = f"{WORKDIR}/project"
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run([*GIT, "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
 @pytest.fixture
@@ -37,12 +32,12 @@ def project(tmp_path: Path) -> Path:
     repo = tmp_path / "project"
     subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
     (repo / "app.py").write_text("print('v1')\n")
-    git(repo, "add", "app.py")
-    git(repo, "commit", "-q", "-m", "first")
-    git(repo, "checkout", "-q", "-b", "feature")
+    host_git(repo, "add", "app.py")
+    host_git(repo, "commit", "-q", "-m", "first")
+    host_git(repo, "checkout", "-q", "-b", "feature")
     (repo / "app.py").write_text("print('v2')\n")
-    git(repo, "commit", "-qam", "second, on feature")
-    git(repo, "tag", "v2")
+    host_git(repo, "commit", "-qam", "second, on feature")
+    host_git(repo, "tag", "v2")
     (repo / "app.py").write_text("print('v3, not committed')\n")  # an uncommitted edit
     (repo / "scratch.txt").write_text("untracked\n")
     return repo
@@ -64,7 +59,7 @@ def snapshot(repo: Path) -> dict[str, str]:
         for p in sorted(repo.rglob("*"))
         if p.is_file() and ".git" not in p.relative_to(repo).parts
     }
-    refs = git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
+    refs = host_git(repo, "for-each-ref", "--format=%(refname) %(objectname)")
     own = "\n".join(line for line in refs.splitlines() if not line.startswith("refs/remotes/bottle/"))
     index = hashlib.sha256((repo / ".git" / "index").read_bytes()).hexdigest()
     return {"HEAD": (repo / ".git" / "HEAD").read_text(), "index": index, "refs": own, **files}
@@ -99,7 +94,7 @@ def test_the_agent_works_in_a_clone_of_the_local_branch_and_the_repository_is_un
     bottle_id = start(manifest, upstream_network, project)
     try:
         seen = sh(bottle_id, "pwd; git branch --show-current; git rev-parse HEAD; cat app.py; git tag").stdout.split()
-        assert seen[:3] == [WORK, "feature", git(project, "rev-parse", "HEAD")]
+        assert seen[:3] == [WORK, "feature", host_git(project, "rev-parse", "HEAD")]
         assert "print('v2')" in " ".join(seen) and "v2" in seen  # the commit, not the uncommitted edit
         assert sh(bottle_id, "test ! -e scratch.txt && git branch -a").stdout.count("main") >= 1
         # The clone arrived as an archive: it is what cloning through the gate gives, clean, with
@@ -141,7 +136,7 @@ def test_a_push_comes_back_under_the_bottles_namespace_while_running_and_at_the_
             arrived = bottle_ref(project)
             time.sleep(0.2)
         assert arrived is not None, "the first push did not arrive while the bottle ran"
-        assert git(project, "log", "-1", "--format=%s", arrived) == "agent one"
+        assert host_git(project, "log", "-1", "--format=%s", arrived) == "agent one"
         bottle_id = client.containers.list(
             filters={"label": [f"dev.claude-bottle.launcher-pid={launcher.pid}", "dev.claude-bottle.role=agent"]}
         )[0].labels["dev.claude-bottle.id"]
@@ -152,7 +147,7 @@ def test_a_push_comes_back_under_the_bottles_namespace_while_running_and_at_the_
             launcher.kill()
     assert launcher.returncode == 0, stderr
     # The last pushes, made just before the end, are there too, and a new branch beside them.
-    assert git(project, "log", "-1", "--format=%s", "refs/remotes/bottle/tester/feature") == "agent two"
+    assert host_git(project, "log", "-1", "--format=%s", "refs/remotes/bottle/tester/feature") == "agent two"
     assert bottle_ref(project, "agent-branch") is not None
     assert "-> bottle/tester/feature" in stderr  # the launcher said what arrived
     assert snapshot(project) == before
@@ -194,7 +189,7 @@ def test_with_changes_brings_the_uncommitted_edit_as_a_commit(manifest, upstream
     finally:
         bottle_launch("stop", bottle_id)
     assert snapshot(project) == before
-    assert git(project, "for-each-ref", "refs/claude-bottle") == ""  # the moment's ref is gone
+    assert host_git(project, "for-each-ref", "refs/claude-bottle") == ""  # the moment's ref is gone
 
 
 def test_a_clone_the_helper_cannot_unpack_is_an_error_and_leaves_nothing(client):

@@ -38,6 +38,17 @@ def end_of_input(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_WR)
 
 
+def exchange(sock: socket.socket, data: bytes) -> bytes:
+    """`data` as the whole of an exec's stdin, then everything it printed (stdout and stderr);
+    the socket is closed after."""
+    try:
+        sock.sendall(data)
+        end_of_input(sock)
+        return b"".join(chunk for _, chunk in frames_iter(sock, tty=False))
+    finally:
+        sock.close()
+
+
 class Handover:
     """An exec in the container, already waiting on stdin to unpack files into `directory`.
 
@@ -58,12 +69,7 @@ class Handover:
 
     def send(self, files: Mapping[str, bytes], marker: bytes) -> None:
         """Write `files`, then the marker (the `env` file) last; raise if the unpack failed."""
-        try:
-            self._sock.sendall(handover_tar(files, marker, int(time.time())))
-            end_of_input(self._sock)
-            output = b"".join(data for _, data in frames_iter(self._sock, tty=False))
-        finally:
-            self._sock.close()
+        output = exchange(self._sock, handover_tar(files, marker, int(time.time())))
         deadline = time.monotonic() + 10
         while True:
             info = self._api.exec_inspect(self._exec_id)

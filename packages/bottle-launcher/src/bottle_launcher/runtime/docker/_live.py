@@ -10,10 +10,9 @@ import time
 from typing import Any
 
 from bottle_contract import egress
-from docker.utils.socket import frames_iter
 
 from ...errors import LaunchError
-from ._handover import end_of_input, raw_socket
+from ._handover import exchange, raw_socket
 
 # Compare-and-swap under a lock, so two launchers' changes never overwrite each other unseen:
 # the document goes in only over the serial its writer read (exit 3 otherwise), under a temporary
@@ -76,13 +75,7 @@ def write_live(api: Any, container: str, document: bytes, serial: int) -> bool:
     False when another change came first."""
     argv = ["python3", "-c", _WRITE, egress.HANDOVER_DIR, egress.LIVE_FILE, str(serial), str(len(document))]
     exec_id = api.exec_create(container, argv, stdin=True, stdout=True, stderr=True, user=str(egress.UID))["Id"]
-    sock = raw_socket(api.exec_start(exec_id, socket=True))
-    try:
-        sock.sendall(document)
-        end_of_input(sock)
-        output = b"".join(data for _, data in frames_iter(sock, tty=False))
-    finally:
-        sock.close()
+    output = exchange(raw_socket(api.exec_start(exec_id, socket=True)), document)
     code = _wait(api, exec_id)
     if code == _CONFLICT:
         return False

@@ -43,7 +43,9 @@ def seed_volume(
         output = b""
         try:
             api.start(helper)
-            with contextlib.suppress(OSError):  # tar stopped reading: its exit and output say why
+            # As _handover.exchange, but a tar that stops reading early (a broken archive) is
+            # judged by its exit and output, which are still read after the send failed.
+            with contextlib.suppress(OSError):
                 sock.sendall(data)
                 end_of_input(sock)  # tar stops at its end-of-archive blocks where this cannot say so
             with contextlib.suppress(OSError):
